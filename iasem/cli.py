@@ -1,0 +1,158 @@
+"""The ``iasem`` command line: parses arguments, calls the API, prints. No logic of its own lives here."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import IasemError, OutputExistsError
+from .instruments.bank import load_bank
+from .instruments.export import FORMATS, export, parse_formats
+from .instruments.instrument import load_instrument, shipped_specs
+from .resources import resource_path
+
+DESCRIPTION = """\
+iasem: survey research on intersectoral and non-profit alliances.
+
+Build bilingual (Dutch/English) Likert questionnaires from the TNO (2012) and RSM (2019) frameworks, in the
+formats survey platforms import.
+
+examples:
+  iasem instrument list
+  iasem instrument check relational
+  iasem instrument build relational --format all --lang nl --out questionnaires/
+  iasem instrument init my_survey/ --from relational
+"""
+
+
+def _instrument_list(args: argparse.Namespace) -> int:
+    bank = load_bank()
+    print("Shipped instrument specs:")
+    for spec_id, path in shipped_specs().items():
+        instrument = load_instrument(path)
+        print(
+            f"  {spec_id:<14} {len(instrument.constructs):>2} constructs, {len(instrument.likert_questions):>3} items  "
+            f"{instrument.spec.title.en}"
+        )
+    print(f"\nConstructs in the item bank ({len(bank.constructs)}):")
+    for construct in bank.constructs.values():
+        print(
+            f"  {construct.id:<16} {construct.category:<11} {len(construct.items):>2} items  {construct.name.en}"
+            f"  [{construct.source}]"
+        )
+    print(f"\nBackground questions: {', '.join(bank.background)}")
+    print(f"Formats: {', '.join(FORMATS)}")
+    return 0
+
+
+def _instrument_check(args: argparse.Namespace) -> int:
+    instrument = load_instrument(args.spec)
+    print(instrument.summary())
+    print("\nMeasurement model (lavaan syntax):")
+    print(instrument.measurement_model(), end="")
+    print("\nOK: the spec and the item bank are valid.")
+    return 0
+
+
+def _instrument_build(args: argparse.Namespace) -> int:
+    instrument = load_instrument(args.spec)
+    written = export(instrument, parse_formats(args.format), args.out, lang=args.lang, force=args.force)
+    print(
+        f"Built {instrument.id} ({len(instrument.likert_questions)} items, primary language {args.lang or instrument.spec.default_language}):"
+    )
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
+def _instrument_init(args: argparse.Namespace) -> int:
+    """Copy a shipped spec and the item bank into a folder the designer can edit."""
+    target = Path(args.directory)
+    specs = shipped_specs()
+    if args.source not in specs:
+        raise IasemError(f"no shipped spec {args.source!r} (shipped: {', '.join(specs)})")
+    if target.exists() and any(target.iterdir()) and not args.force:
+        raise OutputExistsError(f"{target} is not empty; pass --force to copy into it anyway")
+    root = resource_path("survey_instruments")
+    for name in ("scales.yaml", "background.yaml", "bank"):
+        src, dst = root / name, target / "survey_instruments" / name
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    spec_path = target / f"{args.source}.yaml"
+    spec_text = specs[args.source].read_text(encoding="utf-8")
+    spec_path.write_text(
+        f"{spec_text}\n# The copied item bank, relative to this file.\nitem_bank: survey_instruments\n",
+        encoding="utf-8",
+    )
+    print(f"Copied spec {args.source} to {spec_path} and the item bank to {target / 'survey_instruments'}.")
+    print(f"Edit them, then: iasem instrument check {spec_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iasem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"iasem {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    instrument = commands.add_parser(
+        "instrument",
+        help="list, check and build questionnaires",
+        description="List, check and build bilingual questionnaires from the item bank.",
+    )
+    sub = instrument.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    p = sub.add_parser("list", help="list shipped specs, constructs and formats")
+    p.set_defaults(func=_instrument_list)
+
+    spec_help = "a spec file (YAML) or the id of a shipped spec: " + ", ".join(shipped_specs())
+    p = sub.add_parser(
+        "check",
+        help="validate a spec against the item bank and show its measurement model",
+        description="Validate a spec and the item bank; every problem is reported with file and line.",
+    )
+    p.add_argument("spec", metavar="SPEC", help=spec_help)
+    p.set_defaults(func=_instrument_check)
+
+    p = sub.add_parser(
+        "build",
+        help="export a questionnaire in one or more formats",
+        description="Export a questionnaire. Formats:\n" + "\n".join(f"  {k:<11} {v}" for k, v in FORMATS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("spec", metavar="SPEC", help=spec_help)
+    p.add_argument("--format", "-f", required=True, metavar="FORMAT[,FORMAT]", help="comma-separated formats, or all")
+    p.add_argument("--lang", choices=["nl", "en"], help="primary language (default: the spec's default_language)")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created when missing)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=_instrument_build)
+
+    p = sub.add_parser("init", help="copy a shipped spec and the item bank into a folder to adapt them")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument(
+        "--from", dest="source", default="relational", help="shipped spec to start from (default relational)"
+    )
+    p.add_argument("--force", action="store_true", help="copy into a folder that is not empty")
+    p.set_defaults(func=_instrument_init)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except IasemError as exc:
+        print(f"iasem: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Pieces every exporter shares: delimited text with formula-safe cells, and language checks."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from ...files import safe_cell
+from ..schema import LANGUAGES
+
+
+def delimited(rows: Iterable[Sequence[object]], delimiter: str = ",", *, bom: bool = False) -> bytes:
+    """Rows as CSV/TSV bytes (UTF-8, CRLF as RFC 4180 asks), every text cell made formula-safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for row in rows:
+        writer.writerow(["" if cell is None else safe_cell(cell) for cell in row])
+    return (("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8")
+
+
+def other_languages(lang: str) -> list[str]:
+    return [other for other in LANGUAGES if other != lang]
+
+
+LANGUAGE_NAMES = {"nl": ("Nederlands", "Dutch"), "en": ("English", "English")}
