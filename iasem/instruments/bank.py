@@ -62,10 +62,10 @@ def validate_model(model: type[M], source: YamlSource) -> M:
 
 def _describe(err: dict) -> str:
     loc = err["loc"]
-    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    where = _dotted(loc)
     kind = err["type"]
     if kind == "missing" and loc and loc[-1] in LANGUAGES:
-        return f"missing translation: {where} has no {loc[-1]!r} text"
+        return f"missing translation: {_dotted(loc[:-1])} has no {loc[-1]!r} text"
     if kind == "string_pattern_mismatch" and loc and loc[-1] == "code":
         return (
             f"invalid item code {err['input']!r} at {where}: a lowercase letter, then lowercase letters or digits, "
@@ -75,6 +75,10 @@ def _describe(err: dict) -> str:
         return f"missing translation: {where} is empty"
     message = err["msg"].removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
+
+
+def _dotted(loc: tuple) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

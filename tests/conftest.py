@@ -1,0 +1,65 @@
+"""Shared fixtures: temporary specs and banks for error cases, and the location of ../shared."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+SPEC_TEMPLATE = """\
+id: custom
+title: {nl: "Eigen vragenlijst", en: "Own questionnaire"}
+intro: {nl: "Inleiding", en: "Introduction"}
+consent: {nl: "Toestemming", en: "Consent"}
+closing: {nl: "Dank", en: "Thanks"}
+"""
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """Write dedented text to a file under tmp_path and return its path."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def custom_spec(write):
+    """A spec with the given extra lines (constructs, bank, scale, ...), plus an optional bank file."""
+
+    def _spec(extra: str, bank: str | None = None) -> Path:
+        if bank is not None:
+            write("my_bank.yaml", bank)
+        return write("custom.yaml", SPEC_TEMPLATE + textwrap.dedent(extra))
+
+    return _spec
+
+
+def construct_yaml(cid: str = "mine", prefix: str = "mine", n: int = 4, first_text: str = "Eerste uitspraak") -> str:
+    """A valid construct in bank-file YAML with ``n`` items."""
+    items = "\n".join(
+        f"""      - code: {prefix}{i}
+        reverse: false
+        text: {{nl: "{first_text if i == 1 else f'Uitspraak {i}'}", en: "{first_text if i == 1 else f'Statement {i}'}"}}"""
+        for i in range(1, n + 1)
+    )
+    return f"""constructs:
+  - id: {cid}
+    framework_id: OWN
+    category: relational
+    name: {{nl: "Eigen", en: "Own"}}
+    definition: {{nl: "Een eigen construct.", en: "An own construct."}}
+    source: "own"
+    scale: agree5
+    items:
+{items}
+"""
