@@ -61,9 +61,8 @@ def _instrument_check(args: argparse.Namespace) -> int:
 def _instrument_build(args: argparse.Namespace) -> int:
     instrument = load_instrument(args.spec)
     written = export(instrument, parse_formats(args.format), args.out, lang=args.lang, force=args.force)
-    print(
-        f"Built {instrument.id} ({len(instrument.likert_questions)} items, primary language {args.lang or instrument.spec.default_language}):"
-    )
+    lang = args.lang or instrument.spec.default_language
+    print(f"Built {instrument.id} ({len(instrument.likert_questions)} items, primary language {lang}):")
     for path in written:
         print(f"  {path}")
     return 0

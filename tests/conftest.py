@@ -46,11 +46,12 @@ def custom_spec(write):
 
 def construct_yaml(cid: str = "mine", prefix: str = "mine", n: int = 4, first_text: str = "Eerste uitspraak") -> str:
     """A valid construct in bank-file YAML with ``n`` items."""
+    texts = [(first_text, first_text)] + [(f"Uitspraak {i}", f"Statement {i}") for i in range(2, n + 1)]
     items = "\n".join(
         f"""      - code: {prefix}{i}
         reverse: false
-        text: {{nl: "{first_text if i == 1 else f'Uitspraak {i}'}", en: "{first_text if i == 1 else f'Statement {i}'}"}}"""
-        for i in range(1, n + 1)
+        text: {{nl: "{nl}", en: "{en}"}}"""
+        for i, (nl, en) in enumerate(texts, start=1)
     )
     return f"""constructs:
   - id: {cid}

@@ -51,7 +51,9 @@ def test_check_prints_the_measurement_model(capsys):
 
 
 def test_check_reports_file_and_line(capsys, custom_spec, tmp_path):
-    spec = custom_spec("constructs: [mine]\nbank: [my_bank.yaml]\n", construct_yaml().replace("code: mine3", "code: Mine3"))
+    spec = custom_spec(
+        "constructs: [mine]\nbank: [my_bank.yaml]\n", construct_yaml().replace("code: mine3", "code: Mine3")
+    )
     code, _, err = run(capsys, "instrument", "check", str(spec))
     assert code == 1
     assert f"{tmp_path / 'my_bank.yaml'}:16: invalid item code 'Mine3'" in err
@@ -60,7 +62,9 @@ def test_check_reports_file_and_line(capsys, custom_spec, tmp_path):
 
 def test_build_writes_and_refuses_to_overwrite(capsys, tmp_path):
     out_dir = tmp_path / "out"
-    code, out, _ = run(capsys, "instrument", "build", "relational", "--format", "codebook", "--lang", "en", "--out", str(out_dir))
+    code, out, _ = run(
+        capsys, "instrument", "build", "relational", "--format", "codebook", "--lang", "en", "--out", str(out_dir)
+    )
     assert code == 0
     book = out_dir / "relational_codebook.csv"
     assert book.is_file() and str(book) in out
@@ -69,7 +73,9 @@ def test_build_writes_and_refuses_to_overwrite(capsys, tmp_path):
     code, _, err = run(capsys, "instrument", "build", "relational", "--format", "codebook", "--out", str(out_dir))
     assert code == 1 and "exists; pass --force" in err
     assert book.read_text() == "edited by hand"
-    code, _, _ = run(capsys, "instrument", "build", "relational", "--format", "codebook", "--out", str(out_dir), "--force")
+    code, _, _ = run(
+        capsys, "instrument", "build", "relational", "--format", "codebook", "--out", str(out_dir), "--force"
+    )
     assert code == 0 and book.read_bytes() == before
     assert not list(out_dir.glob(".*.tmp")), "temporary files left behind"
 
@@ -82,7 +88,9 @@ def test_build_rejects_unknown_format(capsys, tmp_path):
 
 def test_build_rejects_language_the_spec_does_not_offer(capsys, custom_spec, tmp_path):
     spec = custom_spec("constructs: [trust]\nlanguages: [nl]\n")
-    code, _, err = run(capsys, "instrument", "build", str(spec), "--format", "codebook", "--lang", "en", "--out", str(tmp_path / "o"))
+    code, _, err = run(
+        capsys, "instrument", "build", str(spec), "--format", "codebook", "--lang", "en", "--out", str(tmp_path / "o")
+    )
     assert code == 1 and "not offered in 'en'" in err
 
 
@@ -94,13 +102,13 @@ def test_init_copies_an_editable_bank_that_builds(capsys, tmp_path):
     bank_file = target / "survey_instruments" / "bank" / "thesis.yaml"
     # The designer adds an item to trust: it must appear in the measurement model.
     text = bank_file.read_text(encoding="utf-8")
-    addition = '''      - code: trust9
+    addition = """      - code: trust9
         aspect: a1
         reverse: false
         text:
           nl: "Onze partners zijn open over hun eigen belangen."
           en: "Our partners are open about their own interests."
-'''
+"""
     marker = "  - id: success"
     bank_file.write_text(text.replace(marker, addition + marker, 1), encoding="utf-8")
     code, out, _ = run(capsys, "instrument", "check", str(spec))

@@ -29,7 +29,7 @@ def test_codebook_validates_with_frictionless(tmp_path, spec_id):
     likert = [r for r in rows if r["kind"] == "likert"]
     assert len(likert) == sum(len(c.items) for c in instrument.constructs)
     assert {r["reverse"] for r in likert} == {"true", "false"}
-    assert [r for r in rows if r["kind"] == "attention"][0]["expect"] == "4"
+    assert next(r for r in rows if r["kind"] == "attention")["expect"] == "4"
 
 
 def test_frictionless_catches_a_broken_codebook(tmp_path):
@@ -53,9 +53,7 @@ def test_codebook_frame_carries_texts_in_both_languages():
 
 
 def test_codebook_cells_cannot_run_as_formulas(custom_spec, tmp_path):
-    spec = custom_spec(
-        "constructs: [mine]\nbank: [my_bank.yaml]\n", construct_yaml(first_text="=SUM(A1:A9)")
-    )
+    spec = custom_spec("constructs: [mine]\nbank: [my_bank.yaml]\n", construct_yaml(first_text="=SUM(A1:A9)"))
     export_instrument(load_instrument(spec), "codebook", tmp_path / "out")
     with (tmp_path / "out" / "custom_codebook.csv").open(newline="", encoding="utf-8") as handle:
         cells = [cell for row in csv.reader(handle) for cell in row]

@@ -75,7 +75,7 @@ def test_random_order_is_reproducible_from_the_seed(custom_spec, write):
     other_seed = custom_spec("constructs: [trust, rsa, ksr]\norder: {mode: random, seed: 8, page_size: 4}\n")
     assert [q.code for q in load_instrument(other_seed).questions] != first
     pages = load_instrument(spec).pages
-    assert all(len(p.questions) <= 4 for p in pages) and pages[0].name == "part1"
+    assert all(len(p.questions) <= 4 for p in pages) and pages[0].name == "part_1"
 
 
 @pytest.mark.parametrize(("scale", "expect"), [("agree5", 4), ("agree7", 6)])

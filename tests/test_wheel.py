@@ -51,16 +51,28 @@ def test_installed_wheel_runs_from_another_directory(wheel, tmp_path):
     python = env_dir / "bin" / "python"
     # The dependencies come from the test environment (no network needed); iasem itself only from the wheel,
     # which the new environment's own site-packages puts first on sys.path.
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     Path(site, "_deps_from_test_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([python, "-m", "pip", "install", "--no-deps", "--quiet", str(wheel)], check=True)
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = subprocess.run(
-        [python, "-c", "import iasem, iasem.resources as r; print(iasem.__file__); print(r.resource_path('survey_instruments'))"],
-        cwd=work, check=True, capture_output=True, text=True, env=env,
+        [
+            python,
+            "-c",
+            "import iasem, iasem.resources as r; print(iasem.__file__); print(r.resource_path('survey_instruments'))",
+        ],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout.splitlines()
     assert where[0].startswith(str(env_dir)), where
     assert where[1].startswith(str(env_dir)) and where[1].endswith("_resources/survey_instruments"), where
@@ -68,8 +80,13 @@ def test_installed_wheel_runs_from_another_directory(wheel, tmp_path):
     result = subprocess.run([iasem, "instrument", "list"], cwd=work, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert "relational" in result.stdout
-    result = subprocess.run([iasem, "instrument", "build", "relational", "--format", "codebook,html", "--out", "q"],
-                            cwd=work, capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [iasem, "instrument", "build", "relational", "--format", "codebook,html", "--out", "q"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert (work / "q" / "relational_codebook.csv").is_file()
     assert (work / "q" / "relational_nl.html").is_file()

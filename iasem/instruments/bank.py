@@ -101,7 +101,7 @@ def load_bank(directory: str | Path | None = None, extra_files: list[Path] = ())
             problems.extend(exc.problems)
             return None, None
 
-    scales_file, scales_src = attempt(ScalesFile, root / "scales.yaml")
+    scales_file, _scales_src = attempt(ScalesFile, root / "scales.yaml")
     background_file, background_src = attempt(BackgroundFile, root / "background.yaml")
     bank_files = [(path, *attempt(BankFile, path)) for path in [*sorted((root / "bank").glob("*.yaml")), *extra_files]]
     if problems:
@@ -152,12 +152,8 @@ def load_bank(directory: str | Path | None = None, extra_files: list[Path] = ())
 
     for _path, bank_file, src in bank_files:
         for ci, construct in enumerate(bank_file.constructs):
-            claim(
-                f"construct:{construct.id}",
-                src,
-                ("constructs", ci, "id"),
-                "construct id",
-            )
+            # Construct ids and item codes share one namespace: both become variable or group names on platforms.
+            claim(construct.id, src, ("constructs", ci, "id"), "construct id")
             constructs.setdefault(construct.id, construct)
             if construct.scale is None and any(item.scale is None for item in construct.items):
                 problems.append(

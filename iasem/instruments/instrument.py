@@ -174,7 +174,8 @@ class Instrument:
     def summary(self) -> str:
         lines = [
             f"instrument {self.id} (version {self.spec.version}) from {self.source}",
-            f"  languages: {', '.join(self.languages)} (default {self.spec.default_language}); scale: {self.spec.scale}",
+            f"  languages: {', '.join(self.languages)} (default {self.spec.default_language})",
+            f"  scale: {self.spec.scale}",
             f"  order: {self.spec.order_mode.mode}; attention check: {'yes' if self.spec.attention_check else 'no'}",
             f"  {len(self.constructs)} constructs, {len(self.likert_questions)} Likert items "
             f"({len(self.reverse_keyed())} reverse-keyed), {len(self.spec.background)} background questions, "
@@ -208,7 +209,8 @@ def _random_pages(likert: list[Question], order: RandomOrder) -> list[Page]:
         for start in range(0, len(questions), order.page_size):
             n = len(pages) + 1
             chunk = tuple(questions[start : start + order.page_size])
-            pages.append(Page(f"part{n}", Text(nl=f"Deel {n}", en=f"Part {n}"), "matrix", chunk))
+            # An underscore cannot occur in an item code, so a page name never collides with an item's.
+            pages.append(Page(f"part_{n}", Text(nl=f"Deel {n}", en=f"Part {n}"), "matrix", chunk))
     return pages
 
 
