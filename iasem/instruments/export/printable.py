@@ -233,7 +233,7 @@ def render_docx(instrument: Instrument, lang: str) -> dict[str, bytes]:
     normal.font.size = Pt(10.5)
     lang_el = OxmlElement("w:lang")
     lang_el.set(qn("w:val"), {"nl": "nl-NL", "en": "en-GB"}[lang])
-    normal.element.get_or_add_rPr().append(lang_el)
+    normal.element.get_or_add_rPr().insert_element_before(lang_el, "w:eastAsianLayout", "w:specVanish", "w:oMath")
     props = doc.core_properties
     props.title, props.language, props.subject = paper.title, lang, f"{paper.id} {paper.version}"
     props.author = props.last_modified_by = "iasem"
@@ -243,15 +243,15 @@ def render_docx(instrument: Instrument, lang: str) -> dict[str, bytes]:
         run.font.size = Pt(size)
         run.font.color.rgb = RGBColor(*GREY)
 
-    def option_line(choice: Choice, indent: bool = True):
-        p = doc.add_paragraph()
-        if indent:
+    def option_lines(choices: tuple[Choice, ...]) -> None:
+        """One paragraph per option, kept together on a page (the last is free to end the page)."""
+        for i, choice in enumerate(choices):
+            p = doc.add_paragraph()
             p.paragraph_format.left_indent = Mm(6)
-        p.paragraph_format.space_after = Pt(1)
-        p.paragraph_format.keep_with_next = True
-        p.add_run(f"{BOX} {choice.label}")
-        grey(p, f"  {choice.value}")
-        return p
+            p.paragraph_format.space_after = Pt(1)
+            p.paragraph_format.keep_with_next = i < len(choices) - 1
+            p.add_run(f"{BOX} {choice.label}")
+            grey(p, f"  {choice.value}")
 
     def heading(text: str, level: int):
         h = doc.add_heading(text, level=level)
@@ -271,7 +271,9 @@ def render_docx(instrument: Instrument, lang: str) -> dict[str, bytes]:
         shd.set(qn("w:val"), "clear")
         shd.set(qn("w:color"), "auto")
         shd.set(qn("w:fill"), fill)
-        cell._tc.get_or_add_tcPr().append(shd)
+        cell._tc.get_or_add_tcPr().insert_element_before(
+            shd, "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark"
+        )
 
     def cell_text(cell, text: str, *, size: float | None = None, bold: bool = False, center: bool = False):
         p = cell.paragraphs[0]
@@ -296,8 +298,7 @@ def render_docx(instrument: Instrument, lang: str) -> dict[str, bytes]:
     hint.paragraph_format.keep_with_next = True
     hint.add_run(ui["consent_hint"]).italic = True
     grey(hint, f"  {CONSENT_CODE}")
-    for choice in paper.consent_choices:
-        option_line(choice)
+    option_lines(paper.consent_choices)
 
     for sec in paper.sections:
         heading(sec.title, 1)
@@ -306,12 +307,19 @@ def render_docx(instrument: Instrument, lang: str) -> dict[str, bytes]:
             intro.paragraph_format.keep_with_next = True
             intro.add_run(sec.instruction).italic = True
             k = len(sec.columns)
-            option_mm = min(18.0, max(9.0, 92.0 / k))
-            widths = [Mm(9), Mm(TEXT_WIDTH_MM - 9 - option_mm * k)] + [Mm(option_mm)] * k
+            option_mm = min(16.5, max(9.0, 85.0 / k))
+            widths = [Mm(11), Mm(TEXT_WIDTH_MM - 11 - option_mm * k)] + [Mm(option_mm)] * k
             table = doc.add_table(rows=1 + len(sec.rows), cols=2 + k)
             table.style = doc.styles["Table Grid"]
             table.alignment = WD_TABLE_ALIGNMENT.CENTER
             table.autofit = False
+            margins = OxmlElement("w:tblCellMar")  # narrow side margins (1.2 mm) leave room for the scale labels
+            for side in ("left", "right"):
+                margin = OxmlElement(f"w:{side}")
+                margin.set(qn("w:w"), "68")
+                margin.set(qn("w:type"), "dxa")
+                margins.append(margin)
+            table._tbl.tblPr.insert_element_before(margins, "w:tblLook", "w:tblCaption", "w:tblDescription")
             header = table.rows[0]
             row_props(header, header=True)
             cell_text(header.cells[0], ui["number"], size=8, bold=True)
@@ -328,6 +336,9 @@ def render_docx(instrument: Instrument, lang: str) -> dict[str, bytes]:
                 grey(p, f"  {item.code}")
                 for cell in row.cells[2:]:
                     cell_text(cell, BOX, size=12, center=True)
+            # Word reads the cells' widths, LibreOffice the table grid's: set both.
+            for column, width in zip(table.columns, widths, strict=True):
+                column.width = width
             for row in table.rows:
                 for cell, width in zip(row.cells, widths, strict=True):
                     cell.width = width
@@ -356,10 +367,10 @@ def render_docx(instrument: Instrument, lang: str) -> dict[str, bytes]:
                     for i, choice in enumerate(item.choices):
                         p.add_run(("    " if i else "") + f"{BOX} {choice.label}")
                 else:
-                    for choice in item.choices:
-                        option_line(choice)
+                    option_lines(item.choices)
     end = doc.add_paragraph()
     end.paragraph_format.space_before = Pt(12)
+    end.paragraph_format.keep_with_next = True
     end.add_run(paper.closing).bold = True
     grey(doc.add_paragraph(), ui["closing"], 8)
 
@@ -380,6 +391,12 @@ def _page_field(paragraph) -> None:
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), "PAGE")
     run = OxmlElement("w:r")
+    props = OxmlElement("w:rPr")
+    for tag, value in (("w:color", "767676"), ("w:sz", "16")):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), value)
+        props.append(element)
+    run.append(props)
     text = OxmlElement("w:t")
     text.text = "1"
     run.append(text)
@@ -418,6 +435,8 @@ def render_pdf(instrument: Instrument, lang: str) -> dict[str, bytes]:
         "head": ParagraphStyle(
             "head", base, fontName="Helvetica-Bold", fontSize=7, leading=8.5, alignment=TA_CENTER, spaceAfter=0
         ),
+        "headleft": ParagraphStyle("headleft", base, fontName="Helvetica-Bold", fontSize=7.5, leading=9, spaceAfter=0),
+        "scalelabel": ParagraphStyle("scalelabel", base, fontSize=7, leading=8.5, alignment=TA_CENTER, spaceAfter=0),
         "headval": ParagraphStyle("headval", base, fontSize=6, leading=7, alignment=TA_CENTER, textColor=grey),
         "option": ParagraphStyle("option", base, fontSize=9.5, leading=12, spaceAfter=0),
         "closing": ParagraphStyle("closing", base, fontName="Helvetica-Bold", spaceBefore=12),
@@ -481,9 +500,9 @@ def render_pdf(instrument: Instrument, lang: str) -> dict[str, bytes]:
     for sec in paper.sections:
         if sec.kind == "matrix":
             k = len(sec.columns)
-            option_w = min(18 * mm, max(9.5 * mm, 92 * mm / k))
-            widths = [8 * mm, text_width - 8 * mm - option_w * k] + [option_w] * k
-            header = [Paragraph(xml_escape(ui["number"]), styles["head"]), para(ui["statement"], "head")]
+            option_w = min(15.5 * mm, max(9.5 * mm, 85 * mm / k))
+            widths = [10 * mm, text_width - 10 * mm - option_w * k] + [option_w] * k
+            header = [para(ui["number"], "headleft"), para(ui["statement"], "headleft")]
             header += [[para(c.label, "head"), para(str(c.value), "headval")] for c in sec.columns]
             data = [header]
             for item in sec.rows:
@@ -522,11 +541,19 @@ def render_pdf(instrument: Instrument, lang: str) -> dict[str, bytes]:
                 elif item.type == "rating":
                     n = len(item.choices)
                     grid = Table(
-                        [[Mark("circle") for _ in item.choices], [para(c.label, "head") for c in item.choices]],
+                        [[Mark("circle") for _ in item.choices], [para(c.label, "scalelabel") for c in item.choices]],
                         colWidths=[min(17 * mm, text_width / n)] * n,
                         hAlign="LEFT",
                     )
-                    grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+                    grid.setStyle(
+                        TableStyle(
+                            [
+                                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                ("LEFTPADDING", (0, 0), (-1, -1), 1),
+                                ("RIGHTPADDING", (0, 0), (-1, -1), 1),
+                            ]
+                        )
+                    )
                     parts.append(grid)
                 else:
                     parts.append(option_list(item.choices, "square" if item.type == "multiple" else "circle"))
@@ -552,7 +579,6 @@ def render_pdf(instrument: Instrument, lang: str) -> dict[str, bytes]:
         author="iasem",
         subject=f"{paper.id} {paper.version}",
         lang={"nl": "nl-NL", "en": "en-GB"}[lang],
-        invariant=True,  # the same instrument gives the same bytes
     )
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return {_filename(paper, "pdf"): buffer.getvalue()}
