@@ -64,3 +64,19 @@ def construct_yaml(cid: str = "mine", prefix: str = "mine", n: int = 4, first_te
     items:
 {items}
 """
+
+
+# Text that platforms would otherwise interpret: HTML, LimeSurvey expressions, REDCap/Qualtrics piping, quotes.
+TRICKY = 'Tekst <b>{x}</b> \\"q\\" & [y] | ${z}'
+
+
+def tricky_bank() -> str:
+    """A bank file whose item texts start with formula triggers or carry platform syntax."""
+    return (
+        construct_yaml(first_text="=SUM(A1)")
+        .replace('"Uitspraak 2"', '"@cmd"')
+        .replace('"Statement 2"', '"@cmd"')
+        .replace('"Uitspraak 3"', '"-1 of +1"')
+        .replace('"Statement 3"', '"+1 or -1"')
+        .replace('"Uitspraak 4"', f'"{TRICKY}"')
+    )

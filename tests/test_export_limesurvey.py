@@ -19,7 +19,7 @@ import pytest
 from iasem import load_instrument
 from iasem.instruments.export import export, limesurvey
 
-from .conftest import construct_yaml
+from .conftest import construct_yaml, tricky_bank
 
 SPECS = ["relational", "intersectoral", "full"]
 LANGS = ["nl", "en"]
@@ -257,20 +257,6 @@ def test_monolingual_spec_has_no_additional_language(custom_spec, tmp_path):
     settings = {row["name"]: row["text"] for row in rows if row["class"] == "S"}
     assert settings["additional_languages"] == ""
     assert {row["language"] for row in rows if row["class"] != "S"} == {"en"}
-
-
-TRICKY = 'Tekst <b>{x}</b> \\"q\\" & [y] | ${z}'
-
-
-def tricky_bank() -> str:
-    return (
-        construct_yaml(first_text="=SUM(A1)")
-        .replace('"Uitspraak 2"', '"@cmd"')
-        .replace('"Statement 2"', '"@cmd"')
-        .replace('"Uitspraak 3"', '"-1 of +1"')
-        .replace('"Statement 3"', '"+1 or -1"')
-        .replace('"Uitspraak 4"', f'"{TRICKY}"')
-    )
 
 
 def test_cells_cannot_run_as_formulas_and_texts_survive(custom_spec, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from iasem import load_instrument
 from iasem.instruments.export import export, qualtrics
 
-from .conftest import construct_yaml
+from .conftest import tricky_bank as shared_tricky_bank
 
 SPECS = ["relational", "intersectoral", "full"]
 LANGS = ["nl", "en"]
@@ -36,6 +36,11 @@ QUESTION_TYPES = {
     "TE:Form",
 }
 TAG = re.compile(r"^\[\[([^\[\]]+)\]\]$")
+
+
+def tricky_bank() -> str:
+    # Qualtrics' own tag syntax as item text must stay text, too.
+    return shared_tricky_bank().replace('"Statement 4"', '"[[PageBreak]]"')
 
 
 @dataclass
@@ -217,21 +222,6 @@ def test_parser_rejects_what_qualtrics_would_not_read():
     ):
         with pytest.raises(AssertionError):
             parse(bad)
-
-
-TRICKY = 'Tekst <b>{x}</b> \\"q\\" & [y] | ${z}'
-
-
-def tricky_bank() -> str:
-    return (
-        construct_yaml(first_text="=SUM(A1)")
-        .replace('"Uitspraak 2"', '"@cmd"')
-        .replace('"Statement 2"', '"@cmd"')
-        .replace('"Uitspraak 3"', '"-1 of +1"')
-        .replace('"Statement 3"', '"+1 or -1"')
-        .replace('"Uitspraak 4"', f'"{TRICKY}"')
-        .replace('"Statement 4"', '"[[PageBreak]]"')
-    )
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -12,7 +12,7 @@ import pytest
 from iasem import load_instrument
 from iasem.instruments.export import export, redcap
 
-from .conftest import construct_yaml
+from .conftest import tricky_bank
 
 SPECS = ["relational", "intersectoral", "full"]
 LANGS = ["nl", "en"]
@@ -200,20 +200,6 @@ def test_rules_catch_a_broken_dictionary():
     for broken in (broken_group, broken_choices, broken_name):
         with pytest.raises(AssertionError):
             check_upload_rules(broken)
-
-
-TRICKY = 'Tekst <b>{x}</b> \\"q\\" & [y] | ${z}'
-
-
-def tricky_bank() -> str:
-    return (
-        construct_yaml(first_text="=SUM(A1)")
-        .replace('"Uitspraak 2"', '"@cmd"')
-        .replace('"Statement 2"', '"@cmd"')
-        .replace('"Uitspraak 3"', '"-1 of +1"')
-        .replace('"Statement 3"', '"+1 or -1"')
-        .replace('"Uitspraak 4"', f'"{TRICKY}"')
-    )
 
 
 def test_cells_cannot_run_as_formulas_or_pipe(custom_spec, tmp_path):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 from collections.abc import Iterable, Sequence
 
-from ...files import safe_cell
+from ...files import FORMULA_TRIGGERS, safe_cell
 from ..schema import LANGUAGES
 
 
@@ -24,3 +25,17 @@ def other_languages(lang: str) -> list[str]:
 
 
 LANGUAGE_NAMES = {"nl": ("Nederlands", "Dutch"), "en": ("English", "English")}
+
+
+def html_label(value: str, reserved: str = "") -> str:
+    """A user text as one line of platform label HTML.
+
+    HTML is escaped, each character of ``reserved`` (a platform's piping or expression syntax, e.g. ``[]`` in
+    REDCap, ``{}`` in LimeSurvey) becomes a numeric entity, and so does a leading formula trigger, so the label
+    shows exactly what was written but can neither open a tag, pipe a value nor run as a spreadsheet formula.
+    """
+    escaped = html.escape(" ".join(value.split()), quote=False)
+    escaped = "".join(f"&#{ord(char)};" if char in reserved else char for char in escaped)
+    if escaped.startswith(FORMULA_TRIGGERS):
+        escaped = f"&#{ord(escaped[0])};{escaped[1:]}"
+    return escaped

@@ -32,12 +32,11 @@ formula when the file is opened in a spreadsheet.
 
 from __future__ import annotations
 
-import html
 import re
 
 from ...errors import IasemError
 from ..instrument import Instrument, Page, Question
-from ._common import delimited
+from ._common import delimited, html_label
 
 BASE_COLUMNS = [
     "id",
@@ -69,8 +68,6 @@ CONSENT_QUESTION = {
     "en": "Do you agree to take part under these conditions?",
 }
 
-_FORMULA_START = {"=": "&#61;", "+": "&#43;", "-": "&#45;", "@": "&#64;"}
-
 
 def render(instrument: Instrument, lang: str) -> dict[str, bytes]:
     """The survey as LimeSurvey's tab-separated import file, ``lang`` as base language."""
@@ -88,12 +85,8 @@ def render(instrument: Instrument, lang: str) -> dict[str, bytes]:
 
 def text(value: str) -> str:
     """A user text as LimeSurvey question HTML: escaped, braces kept out of ExpressionScript, formula-safe."""
-    escaped = html.escape(" ".join(value.split()), quote=False)
     # A double quote is escaped too: the importer strips quotes around a whole cell, even unpaired ones.
-    escaped = escaped.replace('"', "&quot;").replace("{", "&#123;").replace("}", "&#125;")
-    if escaped[:1] in _FORMULA_START:
-        escaped = _FORMULA_START[escaped[0]] + escaped[1:]
-    return escaped
+    return html_label(value, reserved='"{}')
 
 
 def question_code(name: str, taken: set[str]) -> str:

@@ -26,18 +26,15 @@ piped text, and a leading ``= + - @`` becomes an entity so no line can run as a 
 
 from __future__ import annotations
 
-import html
 import re
 
 from ..instrument import Instrument, Page, Question
+from ._common import html_label
 
 CONSENT_CHOICES = {
     "nl": ((1, "Ja, ik doe mee"), (0, "Nee, ik doe niet mee")),
     "en": ((1, "Yes, I take part"), (0, "No, I do not take part")),
 }
-
-_ENTITIES = {"[": "&#91;", "]": "&#93;", "$": "&#36;"}
-_FORMULA_START = {"=": "&#61;", "+": "&#43;", "-": "&#45;", "@": "&#64;"}
 
 
 def render(instrument: Instrument, lang: str) -> dict[str, bytes]:
@@ -66,11 +63,7 @@ def render(instrument: Instrument, lang: str) -> dict[str, bytes]:
 
 def text(value: str) -> str:
     """A user text as one line of Qualtrics HTML that cannot open a tag, piped text or a formula."""
-    escaped = html.escape(" ".join(value.split()), quote=False)
-    escaped = re.sub(r"[\[\]$]", lambda m: _ENTITIES[m.group()], escaped)
-    if escaped[:1] in _FORMULA_START:
-        escaped = _FORMULA_START[escaped[0]] + escaped[1:]
-    return escaped
+    return html_label(value, reserved="[]$")
 
 
 def block_name(name: str) -> str:

@@ -20,12 +20,11 @@ the same but cannot run as a spreadsheet formula.
 
 from __future__ import annotations
 
-import html
 import re
 
 from ...errors import IasemError
 from ..instrument import Instrument, Page, Question
-from ._common import delimited
+from ._common import delimited, html_label
 
 COLUMNS = [
     "Variable / Field Name",
@@ -84,9 +83,6 @@ RESERVED = {
 }
 RECORD_ID_LABEL = {"nl": "Record-ID", "en": "Record ID"}
 
-_ENTITIES = {"[": "&#91;", "]": "&#93;", "|": "&#124;"}
-_FORMULA_START = {"=": "&#61;", "+": "&#43;", "-": "&#45;", "@": "&#64;"}
-
 
 def render(instrument: Instrument, lang: str) -> dict[str, bytes]:
     """The instrument as a REDCap data dictionary in ``lang``."""
@@ -118,11 +114,7 @@ def render(instrument: Instrument, lang: str) -> dict[str, bytes]:
 
 def text(value: str) -> str:
     """A user text as REDCap label HTML: escaped, no piping, no choice separator, formula-safe."""
-    escaped = html.escape(" ".join(value.split()), quote=False)
-    escaped = re.sub(r"[\[\]|]", lambda m: _ENTITIES[m.group()], escaped)
-    if escaped[:1] in _FORMULA_START:
-        escaped = _FORMULA_START[escaped[0]] + escaped[1:]
-    return escaped
+    return html_label(value, reserved="[]|")
 
 
 def choices(question_or_page: Question | Page, lang: str) -> str:
