@@ -116,3 +116,18 @@ def test_init_copies_an_editable_bank_that_builds(capsys, tmp_path):
     assert "+ trust9" in out
     code, _, err = run(capsys, "instrument", "init", str(target))
     assert code == 1 and "not empty" in err
+
+
+@pytest.mark.parametrize("spec_id", ["relational", "intersectoral", "full"])
+def test_build_all_formats(capsys, tmp_path, spec_id):
+    code, out, err = run(
+        capsys, "instrument", "build", spec_id, "--format", "all", "--lang", "en", "--out", str(tmp_path)
+    )
+    assert code == 0, err
+    expected = {
+        f"{spec_id}_{suffix}"
+        for suffix in ("xlsform.xlsx", "surveyjs.json", "limesurvey.txt", "qualtrics.txt", "redcap.csv", "en.html",
+                       "en.docx", "en.pdf", "codebook.csv", "codebook.schema.json")
+    }  # fmt: skip
+    assert {p.name for p in tmp_path.iterdir()} == expected
+    assert all((tmp_path / name).stat().st_size > 200 for name in expected)

@@ -39,3 +39,17 @@ def html_label(value: str, reserved: str = "") -> str:
     if escaped.startswith(FORMULA_TRIGGERS):
         escaped = f"&#{ord(escaped[0])};{escaped[1:]}"
     return escaped
+
+
+def claim_name(base: str, taken: set[str], *, separator: str = "_", max_length: int | None = None) -> str:
+    """``base``, or ``base`` with the first free counter (``rsa_2``), not yet in ``taken``; adds it to ``taken``.
+
+    With ``max_length`` the base is shortened so the counter still fits.
+    """
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        suffix = f"{separator}{n}"
+        name = (base[: max_length - len(suffix)] if max_length else base) + suffix
+    taken.add(name)
+    return name

@@ -36,7 +36,7 @@ import re
 
 from ...errors import IasemError
 from ..instrument import Instrument, Page, Question
-from ._common import delimited, html_label
+from ._common import claim_name, delimited, html_label
 
 BASE_COLUMNS = [
     "id",
@@ -94,11 +94,8 @@ def question_code(name: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9]", "", name) or "q"
     if not base[0].isalpha():
         base = "q" + base
-    base = base[:MAX_CODE]
-    code, n = base, 1
-    while code in taken or code in RESERVED:
-        n += 1
-        code = base[: MAX_CODE - len(str(n))] + str(n)
+    # Reserved words count as taken, but only this survey's own codes are remembered.
+    code = claim_name(base[:MAX_CODE], taken | RESERVED, separator="", max_length=MAX_CODE)
     taken.add(code)
     return code
 

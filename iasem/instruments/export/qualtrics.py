@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 
 from ..instrument import Instrument, Page, Question
-from ._common import html_label
+from ._common import claim_name, html_label
 
 CONSENT_CHOICES = {
     "nl": ((1, "Ja, ik doe mee"), (0, "Nee, ik doe niet mee")),
@@ -76,12 +76,7 @@ def unique_id(name: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_]", "_", name) or "q"
     if not base[0].isalpha():
         base = "q" + base
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    taken.add(candidate)
-    return candidate
+    return claim_name(base, taken)
 
 
 def _question(kind: str, qid: str, body: str) -> list[str]:

@@ -24,7 +24,7 @@ import re
 
 from ...errors import IasemError
 from ..instrument import Instrument, Page, Question
-from ._common import delimited, html_label
+from ._common import claim_name, delimited, html_label
 
 COLUMNS = [
     "Variable / Field Name",
@@ -135,12 +135,7 @@ def unique_name(base: str, taken: set[str]) -> str:
 def unique_group(page_name: str, taken: set[str]) -> str:
     """A matrix group name from a page name: lowercase letters, digits, single underscores, unused."""
     base = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_]", "_", page_name.lower())).strip("_")[:MAX_GROUP] or "matrix"
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base[: MAX_GROUP - len(str(n)) - 1]}_{n}"
-    taken.add(name)
-    return name
+    return claim_name(base, taken, max_length=MAX_GROUP)
 
 
 def _check_name(code: str) -> None:
