@@ -120,7 +120,7 @@ def test_init_copies_an_editable_bank_that_builds(capsys, tmp_path):
 
 @pytest.mark.parametrize("spec_id", ["relational", "intersectoral", "full"])
 def test_build_all_formats(capsys, tmp_path, spec_id):
-    code, out, err = run(
+    code, _, err = run(
         capsys, "instrument", "build", spec_id, "--format", "all", "--lang", "en", "--out", str(tmp_path)
     )
     assert code == 0, err
