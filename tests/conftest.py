@@ -67,7 +67,7 @@ def construct_yaml(cid: str = "mine", prefix: str = "mine", n: int = 4, first_te
 
 
 # Text that platforms would otherwise interpret: HTML, LimeSurvey expressions, REDCap/Qualtrics piping, quotes.
-TRICKY = 'Tekst <b>{x}</b> \\"q\\" & [y] | ${z}'
+TRICKY = 'Tekst <b>{x}</b> \\"q\\" & [y] | $z {z}'
 
 
 def tricky_bank() -> str:

@@ -273,4 +273,4 @@ def test_cells_cannot_run_as_formulas_and_texts_survive(custom_spec, tmp_path):
     assert texts[("mine1", "nl")] == "=SUM(A1)"
     assert texts[("mine2", "en")] == "@cmd"
     assert texts[("mine3", "en")] == "+1 or -1"
-    assert texts[("mine4", "nl")] == 'Tekst <b>{x}</b> "q" & [y] | ${z}'
+    assert texts[("mine4", "nl")] == 'Tekst <b>{x}</b> "q" & [y] | $z {z}'

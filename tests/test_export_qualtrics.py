@@ -237,6 +237,6 @@ def test_lines_cannot_run_as_formulas_or_tags(custom_spec, tmp_path, lang):
     (matrix,) = blocks[1].questions[:1]
     texts = [plain(t) for _, t in matrix.choices]
     if lang == "nl":
-        assert texts == ["=SUM(A1)", "@cmd", "-1 of +1", 'Tekst <b>{x}</b> "q" & [y] | ${z}']
+        assert texts == ["=SUM(A1)", "@cmd", "-1 of +1", 'Tekst <b>{x}</b> "q" & [y] | $z {z}']
     else:
         assert texts == ["=SUM(A1)", "@cmd", "+1 or -1", "[[PageBreak]]"]

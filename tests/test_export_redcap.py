@@ -215,4 +215,4 @@ def test_cells_cannot_run_as_formulas_or_pipe(custom_spec, tmp_path):
     assert plain(labels["mine1"]) == "=SUM(A1)"
     assert plain(labels["mine2"]) == "@cmd"
     assert plain(labels["mine3"]) == "-1 of +1"
-    assert plain(labels["mine4"]) == 'Tekst <b>{x}</b> "q" & [y] | ${z}'
+    assert plain(labels["mine4"]) == 'Tekst <b>{x}</b> "q" & [y] | $z {z}'

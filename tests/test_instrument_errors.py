@@ -183,3 +183,9 @@ def test_missing_bank_file(custom_spec, tmp_path):
         7,
         "bank file .* not found",
     )
+
+
+def test_platform_reference_syntax_in_a_text(custom_spec, tmp_path):
+    bank = construct_yaml().replace('en: "Statement 3"', 'en: "Costs ${amount}"')
+    spec = custom_spec("constructs: [mine]\nbank: [my_bank.yaml]\n", bank)
+    only(problems_of(spec), str(tmp_path / "my_bank.yaml"), 18, r"text contains '\$\{'")

@@ -38,6 +38,14 @@ class Text(Strict):
     nl: NonEmpty
     en: NonEmpty
 
+    @model_validator(mode="after")
+    def _no_references(self) -> Text:
+        # XLSForm reads ${name} as a reference to another question and offers no way to escape it.
+        for lang in LANGUAGES:
+            if "${" in getattr(self, lang):
+                raise ValueError(f"the {lang} text contains '${{', which survey platforms read as a reference")
+        return self
+
     def __getitem__(self, lang: str) -> str:
         if lang not in LANGUAGES:
             raise KeyError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
