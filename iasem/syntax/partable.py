@@ -1,0 +1,203 @@
+"""Stage 2: formulas -> the parameter table, lavaan's ``partable``: the one structure every later stage reads
+and writes.
+
+One row per parameter, with lavaan's column names: id, lhs, op, rhs, user (1 written by the user, 0 added by
+default, 2 added for an equality implied by a shared label), block, group, free (0 fixed, otherwise the index
+of the free parameter), ustart (the user's fixed or start value), exo (1 for fixed exogenous covariates),
+label and plabel. The defaults are those of lavaan's ``sem()`` and ``cfa()``: the first loading of each factor
+fixed to 1 (or factor variances to 1 with ``std_lv``), residual variances free, covariances among exogenous
+factors and among purely dependent variables free, exogenous observed covariates fixed at their sample values
+(``fixed_x``), and intercepts with ``meanstructure``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from .parser import EXPRESSION_OPERATORS, Formula, ModelSyntaxError, parse_model
+
+COLUMNS = ["id", "lhs", "op", "rhs", "user", "block", "group", "free", "ustart", "exo", "label", "plabel"]
+
+
+@dataclass(frozen=True)
+class VariableRoles:
+    """Observed and latent variables by their role in the model (lavaan's ``lav_partable_vnames``)."""
+
+    lv: list[str]
+    ov: list[str]
+    ov_x: list[str]  # exogenous observed covariates (predictors only)
+    ov_nox: list[str]
+    lv_x: list[str]  # exogenous latent variables
+    lv_y: list[str]  # purely dependent latent variables
+    ov_y: list[str]  # purely dependent observed variables
+
+
+def variable_roles(formulas: list[Formula], fixed_x: bool = True) -> VariableRoles:
+    def unique(values) -> list[str]:
+        return list(dict.fromkeys(values))
+
+    lv = unique(f.lhs for f in formulas if f.op == "=~")
+    v_ind = unique(f.rhs for f in formulas if f.op == "=~")
+    eqs_y = unique(f.lhs for f in formulas if f.op == "~")
+    eqs_x = unique(f.rhs for f in formulas if f.op == "~")
+    ov_ind = [v for v in v_ind if v not in lv]
+    ov_y_all = [v for v in eqs_y if v not in lv and v not in ov_ind]
+    ov_x = [v for v in eqs_x if v not in lv and v not in ov_ind and v not in ov_y_all]
+    # Variables that only appear in a covariance, an intercept or a threshold are observed too.
+    others = [v for f in formulas if f.op in ("~~", "~1", "|") for v in (f.lhs, f.rhs if f.op == "~~" else f.lhs)]
+    ov = unique([*ov_ind, *ov_y_all, *ov_x, *(v for v in others if v not in lv)])
+    if fixed_x:
+        # An exogenous variable the user gives a variance, covariance or intercept is modelled as random.
+        mentioned = {v for f in formulas if f.op in ("~~", "~1") for v in (f.lhs, f.rhs)}
+        ov_x = [v for v in ov_x if v not in mentioned]
+    else:
+        ov_x = []
+    lv_x = [v for v in lv if v not in v_ind and v not in eqs_y]
+    lv_y = [v for v in lv if v in eqs_y and v not in v_ind and v not in eqs_x]
+    ov_y = [v for v in ov if v in eqs_y and v not in v_ind and v not in eqs_x and v not in lv]
+    return VariableRoles(lv, ov, ov_x, [v for v in ov if v not in ov_x], lv_x, lv_y, ov_y)
+
+
+def partable(
+    model: str | list[Formula],
+    *,
+    std_lv: bool = False,
+    meanstructure: bool = False,
+    fixed_x: bool = True,
+    ngroups: int = 1,
+) -> pd.DataFrame:
+    """Build lavaan's parameter table for ``model`` (lavaan syntax or parsed formulas).
+
+    Examples
+    --------
+    >>> pt = partable("visual =~ x1 + x2 + x3")
+    >>> print(pt[["lhs", "op", "rhs", "free", "ustart"]].head(3).to_string(index=False))
+       lhs op rhs  free  ustart
+    visual =~  x1     0     1.0
+    visual =~  x2     1     NaN
+    visual =~  x3     2     NaN
+    """
+    formulas = parse_model(model) if isinstance(model, str) else model
+    if ngroups != 1 or any(f.block != 1 for f in formulas):
+        raise ModelSyntaxError("multiple groups are not supported yet")
+    roles = variable_roles(formulas, fixed_x)
+    rows: list[dict] = []
+    seen: dict[tuple[str, str, str], int] = {}
+
+    def key(lhs: str, op: str, rhs: str) -> tuple[str, str, str]:
+        # A covariance is the same parameter whichever way round it is written.
+        return (min(lhs, rhs), op, max(lhs, rhs)) if op == "~~" else (lhs, op, rhs)
+
+    def add(lhs: str, op: str, rhs: str, *, user: int, free: bool, ustart: float = np.nan, exo: int = 0,
+            label: str = "") -> None:  # fmt: skip
+        rows.append({"lhs": lhs, "op": op, "rhs": rhs, "user": user, "free": free, "ustart": ustart, "exo": exo,
+                     "label": label})  # fmt: skip
+        seen[key(lhs, op, rhs)] = len(rows) - 1
+
+    first_indicator = {}
+    for f in formulas:
+        if f.op == "=~":
+            first_indicator.setdefault(f.lhs, f.rhs)
+
+    for f in formulas:
+        if f.op in EXPRESSION_OPERATORS:
+            continue
+        if key(f.lhs, f.op, f.rhs) in seen:
+            raise ModelSyntaxError(f"{f.lhs} {f.op} {f.rhs} is specified twice", f.line)
+        fixed = f.modifiers.fixed[0] if f.modifiers.fixed else np.nan
+        has_fixed = bool(f.modifiers.fixed) and f.modifiers.fixed[0] is not None
+        freed = bool(f.modifiers.fixed) and f.modifiers.fixed[0] is None  # NA*x
+        label = f.modifiers.label[0] if f.modifiers.label else ""
+        start = f.modifiers.start[0] if f.modifiers.start else np.nan
+        if has_fixed:
+            add(f.lhs, f.op, f.rhs, user=1, free=False, ustart=float(fixed), label=label)
+        elif f.op == "=~" and not std_lv and not freed and first_indicator[f.lhs] == f.rhs:
+            add(f.lhs, f.op, f.rhs, user=1, free=False, ustart=1.0, label=label)
+        else:
+            add(f.lhs, f.op, f.rhs, user=1, free=True, ustart=start, label=label)
+
+    def default(lhs: str, op: str, rhs: str, *, free: bool, ustart: float = np.nan, exo: int = 0) -> None:
+        if key(lhs, op, rhs) not in seen:
+            add(lhs, op, rhs, user=0, free=free, ustart=ustart, exo=exo)
+
+    for v in [*roles.ov_nox, *roles.lv]:
+        if std_lv and v in roles.lv:
+            default(v, "~~", v, free=False, ustart=1.0)
+        else:
+            default(v, "~~", v, free=True)
+    for a, b in combinations(roles.lv_x, 2):
+        default(a, "~~", b, free=True)
+    for a, b in combinations([*roles.lv_y, *roles.ov_y], 2):
+        default(a, "~~", b, free=True)
+    for i, a in enumerate(roles.ov_x):  # lower triangle, column by column, as lavaan orders it
+        for b in roles.ov_x[i:]:
+            default(a, "~~", b, free=False, exo=1)
+    if meanstructure:
+        for v in roles.ov_nox:
+            default(v, "~1", "", free=True)
+        for v in roles.ov_x:
+            default(v, "~1", "", free=False, exo=1)
+        for v in roles.lv:
+            default(v, "~1", "", free=False, ustart=0.0)
+
+    table = pd.DataFrame(rows)
+    table.insert(0, "id", np.arange(1, len(table) + 1))
+    table["block"] = 1
+    table["group"] = 1
+    table["plabel"] = [f".p{i}." for i in table["id"]]
+    table["free"] = _number_free(table["free"].to_numpy())
+    table = _equalities_from_labels(table)
+    extra = [
+        {"lhs": f.lhs, "op": f.op, "rhs": f.rhs, "user": 1, "block": int(f.op != ":="), "group": int(f.op != ":="),
+         "free": 0, "ustart": np.nan, "exo": 0, "label": f.lhs if f.op == ":=" else "", "plabel": ""}
+        for f in formulas if f.op in EXPRESSION_OPERATORS
+    ]  # fmt: skip
+    if extra:
+        table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
+        table["id"] = np.arange(1, len(table) + 1)
+    _check_labels(table, formulas)
+    return table[COLUMNS].astype({"id": int, "user": int, "block": int, "group": int, "free": int, "exo": int})
+
+
+def _number_free(free: np.ndarray) -> np.ndarray:
+    numbers = np.zeros(len(free), dtype=int)
+    numbers[free.astype(bool)] = np.arange(1, int(free.astype(bool).sum()) + 1)
+    return numbers
+
+
+def _equalities_from_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """A label shared by several parameters makes them equal: lavaan adds ``.pA. == .pB.`` rows (user 2)."""
+    rows = []
+    labelled = table[table["label"] != ""]
+    for _label, group in labelled.groupby("label", sort=False):
+        first = group.iloc[0]
+        for _, other in group.iloc[1:].iterrows():
+            if first["free"] and other["free"]:
+                rows.append({"lhs": first["plabel"], "op": "==", "rhs": other["plabel"], "user": 2, "block": 0,
+                             "group": 0, "free": 0, "ustart": np.nan, "exo": 0, "label": "", "plabel": ""})  # fmt: skip
+    if not rows:
+        return table
+    out = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+    out["id"] = np.arange(1, len(out) + 1)
+    return out
+
+
+def _check_labels(table: pd.DataFrame, formulas: list[Formula]) -> None:
+    known = set(table["label"]) | set(table["plabel"])
+    variables = set(table["lhs"]) | set(table["rhs"])
+    for f in formulas:
+        if f.op == ":=" or f.op in ("==", "<", ">"):
+            for name in _names_in(f.rhs if f.op == ":=" else f.lhs + "+" + f.rhs):
+                if name not in known and name not in variables:
+                    raise ModelSyntaxError(f"{name!r} in '{f.lhs} {f.op} {f.rhs}' is not a parameter label", f.line)
+
+
+def _names_in(expression: str) -> list[str]:
+    functions = {"exp", "log", "sqrt", "abs", "sin", "cos", "tan", "pnorm", "qnorm"}
+    names = re.findall(r"[A-Za-z._][A-Za-z0-9._]*", expression)
+    return [n for n in names if n not in functions]
