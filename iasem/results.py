@@ -1,0 +1,122 @@
+"""SEMResult: everything about one fit, in lavaan's names, with a readable summary."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PARAM_COLUMNS = ["lhs", "op", "rhs", "label", "group", "est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.lv",
+                 "std.all"]  # fmt: skip
+SUMMARY_MEASURES = ["npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
+                    "rmsea.pvalue", "srmr", "logl", "aic", "bic"]  # fmt: skip
+SECTIONS = [("=~", "Latent variables"), ("~", "Regressions"), ("~~", "Covariances and variances"),
+            ("~1", "Intercepts"), (":=", "Defined parameters")]  # fmt: skip
+
+
+@dataclass
+class SEMResult:
+    """The result of :func:`iasem.fit`.
+
+    Attributes
+    ----------
+    params : DataFrame
+        lavaan's parameterEstimates: lhs, op, rhs, label, group, est, se, z, pvalue, ci.lower, ci.upper, std.lv,
+        std.all; fixed parameters and ``:=`` rows included.
+    fit_measures : dict
+        lavaan's fitMeasures names (chisq, df, pvalue, cfi, tli, rmsea, ..., srmr, logl, aic, bic, npar).
+    """
+
+    model: str
+    estimator: str
+    nobs: int
+    params: pd.DataFrame
+    fit_measures: dict[str, float]
+    implied_cov: pd.DataFrame
+    sample_cov: pd.DataFrame
+    converged: bool
+    iterations: int
+    warnings: list[str] = field(default_factory=list)
+    vcov: pd.DataFrame | None = None
+
+    @property
+    def residuals(self) -> dict[str, pd.DataFrame]:
+        """Raw residuals (S - Sigma) and correlation residuals."""
+        raw = self.sample_cov - self.implied_cov
+        s_sd = np.sqrt(np.diag(self.sample_cov))
+        i_sd = np.sqrt(np.diag(self.implied_cov))
+        cor = self.sample_cov / np.outer(s_sd, s_sd) - self.implied_cov / np.outer(i_sd, i_sd)
+        return {"raw": raw, "cor": cor}
+
+    def summary(self) -> str:
+        lines = [
+            f"iasem {self.estimator} fit{'' if self.converged else ' (NOT CONVERGED)'}: "
+            f"{self.iterations} iterations, {self.nobs} observations",
+            "",
+            "Model test and fit",
+        ]
+        for name in SUMMARY_MEASURES:
+            if name in self.fit_measures:
+                value = self.fit_measures[name]
+                text = f"{value:.0f}" if name in ("npar", "df") else f"{value:.3f}"
+                lines.append(f"  {name:<18}{text:>12}")
+        table = self.params
+        for op, title in SECTIONS:
+            part = table[table["op"] == op]
+            if part.empty:
+                continue
+            lines += [
+                "",
+                title,
+                f"  {'':<22}{'Estimate':>10}{'Std.Err':>10}{'z-value':>10}{'P(>|z|)':>10}{'Std.all':>10}",
+            ]
+            for r in part.to_dict("records"):
+                name = f"{r['lhs']} {op} {r['rhs']}" if op not in ("~1", ":=") else r["lhs"]
+                if r["label"] and op != ":=":
+                    name += f" ({r['label']})"
+                cells = [_num(r[column]) for column in ("est", "se", "z", "pvalue", "std.all")]
+                lines.append(f"  {name:<22}" + "".join(f"{c:>10}" for c in cells))
+        if self.warnings:
+            lines += ["", "Warnings"] + [f"  - {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "estimator": self.estimator,
+            "nobs": self.nobs,
+            "converged": self.converged,
+            "iterations": self.iterations,
+            "warnings": list(self.warnings),
+            "fit": {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in self.fit_measures.items()},
+            "params": json.loads(self.params.to_json(orient="records")),
+        }
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def _repr_html_(self) -> str:
+        fit = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{self.fit_measures[k]:.3f}</td></tr>"
+            for k in SUMMARY_MEASURES
+            if k in self.fit_measures
+        )
+        warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (
+            f"<div><strong>iasem {html.escape(self.estimator)} fit</strong> (n = {self.nobs}, "
+            f"{'converged' if self.converged else 'NOT converged'})"
+            f"<table>{fit}</table>{self.params.to_html(index=False, float_format=lambda v: f'{v:.3f}')}"
+            + (f"<ul>{warnings}</ul>" if warnings else "")
+            + "</div>"
+        )
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def _num(value: float) -> str:
+    return "" if value is None or not np.isfinite(value) else f"{value:.3f}"
