@@ -153,7 +153,7 @@ def partable(
     table["free"] = _number_free(table["free"].to_numpy())
     table = _equalities_from_labels(table)
     extra = [
-        {"lhs": f.lhs, "op": f.op, "rhs": f.rhs, "user": 1, "block": int(f.op != ":="), "group": int(f.op != ":="),
+        {"lhs": f.lhs, "op": f.op, "rhs": f.rhs, "user": 1, "block": 0, "group": 0,
          "free": 0, "ustart": np.nan, "exo": 0, "label": f.lhs if f.op == ":=" else "", "plabel": ""}
         for f in formulas if f.op in EXPRESSION_OPERATORS
     ]  # fmt: skip
@@ -199,5 +199,7 @@ def _check_labels(table: pd.DataFrame, formulas: list[Formula]) -> None:
 
 def _names_in(expression: str) -> list[str]:
     functions = {"exp", "log", "sqrt", "abs", "sin", "cos", "tan", "pnorm", "qnorm"}
-    names = re.findall(r"[A-Za-z._][A-Za-z0-9._]*", expression)
+    # Numbers first, so "1.2" does not leave a name ".2" behind.
+    without_numbers = re.sub(r"(?<![A-Za-z0-9._])(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", " ", expression)
+    names = re.findall(r"[A-Za-z._][A-Za-z0-9._]*", without_numbers)
     return [n for n in names if n not in functions]
