@@ -1,7 +1,8 @@
 """iasem: survey research on intersectoral and non-profit alliances.
 
 The pipeline: instrument -> responses -> measurement -> structural model -> report.
-This release covers the first stage: bilingual instruments built from the item bank.
+Instruments are built from the item bank (``load_instrument``, ``export_instrument``); models are fitted with
+lavaan's numbers (``fit``).
 """
 
 from .errors import IasemError, InstrumentError
@@ -10,6 +11,8 @@ from .instruments.codebook import codebook
 from .instruments.export import FORMATS
 from .instruments.export import export as export_instrument
 from .instruments.instrument import Instrument, load_instrument
+from .results import SEMResult
+from .sem import fit
 
 __version__ = "0.1.0"
 
@@ -19,9 +22,11 @@ __all__ = [
     "Instrument",
     "InstrumentError",
     "ItemBank",
+    "SEMResult",
     "__version__",
     "codebook",
     "export_instrument",
+    "fit",
     "load_bank",
     "load_instrument",
 ]

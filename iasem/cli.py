@@ -95,6 +95,35 @@ def _instrument_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd
+
+    from .files import check_writable, write_text
+    from .sem import fit
+
+    data_path = Path(args.data)
+    try:
+        data = pd.read_csv(data_path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise IasemError(f"{data_path}: cannot read the data as CSV ({exc})") from None
+    result = fit(args.model, data, estimator=args.estimator)
+    out = Path(args.out)
+    files = {
+        "params.csv": result.params.to_csv(index=False),
+        "fit_measures.json": json.dumps(result.fit_measures, indent=2),
+        "summary.txt": result.summary() + "\n",
+    }
+    for name in files:
+        check_writable(out / name, args.force)
+    for name, text in files.items():
+        write_text(out / name, text, force=args.force)
+    print(result.summary())
+    print(f"\nWrote {', '.join(str(out / name) for name in files)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iasem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -133,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created when missing)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=_instrument_build)
+
+    p = commands.add_parser(
+        "fit",
+        help="fit a structural equation model (lavaan syntax) to a CSV file",
+        description="Fit a model and write the parameter table, fit measures and summary.",
+    )
+    p.add_argument("model", metavar="MODEL", help="lavaan syntax, a .lav file, or a shipped model name")
+    p.add_argument("data", metavar="DATA", help="a CSV file with one row per respondent")
+    p.add_argument("--estimator", default="ML", help="estimator (default ML)")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=_fit)
 
     p = sub.add_parser("init", help="copy a shipped spec and the item bank into a folder to adapt them")
     p.add_argument("directory", metavar="DIR")

@@ -21,6 +21,16 @@ def standardize(rep: Representation, mats: Matrices, sigma: np.ndarray, est: pd.
             return latent_sd[name]
         return observed_sd.get(name, 1.0) if observed_too else 1.0
 
+    # A covariance between two variables is scaled by their own (residual) variance parameters, so a residual
+    # covariance becomes a residual correlation, as in lavaan.
+    own_variance = {lhs: v for (lhs, op, rhs), v in zip(rows[["lhs", "op", "rhs"]].itertuples(index=False), est,
+                                                         strict=True) if op == "~~" and lhs == rhs}  # fmt: skip
+
+    def residual_sd(name: str) -> float:
+        if name in true_latent or observed_too:
+            return float(np.sqrt(own_variance[name])) if own_variance.get(name, -1) > 0 else np.nan
+        return 1.0
+
     out = np.full(len(rows), np.nan)
     for k, (lhs, op, rhs) in enumerate(rows[["lhs", "op", "rhs"]].itertuples(index=False)):
         value = est.iloc[k]
@@ -29,8 +39,10 @@ def standardize(rep: Representation, mats: Matrices, sigma: np.ndarray, est: pd.
                 out[k] = value * sd(lhs) / sd(rhs)
             elif op == "~":
                 out[k] = value * sd(rhs) / sd(lhs)
-            elif op == "~~":
+            elif op == "~~" and lhs == rhs:
                 out[k] = value / (sd(lhs) * sd(rhs))
+            elif op == "~~":
+                out[k] = value / (residual_sd(lhs) * residual_sd(rhs))
             elif op == "~1":
                 out[k] = value / sd(lhs)
     return out

@@ -1,0 +1,224 @@
+"""``iasem.fit``: lavaan model syntax and a DataFrame in, an :class:`SEMResult` out.
+
+The stages run in lavaan's order, each in its own module: syntax -> parameter table -> sample statistics ->
+start values -> matrices -> estimation -> standard errors -> test -> fit measures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from . import fit_measures as fm
+from .engine.defined import evaluate_expression
+from .engine.estimate import MLState, Parameters, minimise, parameters, start_values
+from .engine.lisrel import represent
+from .engine.sample_stats import SampleStats, sample_stats
+from .engine.standardized import standardize
+from .errors import IasemError
+from .resources import resource_path
+from .results import PARAM_COLUMNS, SEMResult
+from .syntax import parse_model, partable, variable_roles
+
+ESTIMATORS = ("ML",)
+MISSING = ("listwise",)
+
+
+def fit(
+    model: str | Path,
+    data: pd.DataFrame,
+    *,
+    estimator: str = "ML",
+    missing: str = "listwise",
+    std_lv: bool = False,
+    level: float = 0.95,
+) -> SEMResult:
+    """Fit a structural equation model written in lavaan syntax.
+
+    Parameters
+    ----------
+    model : str or Path
+        lavaan model syntax, a path to a ``.lav`` file, or the name of a model shipped in ``models/``.
+    data : DataFrame
+        One row per respondent; the model's observed variables as numeric columns.
+    estimator : {"ML"}
+        Maximum likelihood with the biased sample covariance and expected information, as lavaan's default.
+    missing : {"listwise"}
+        Rows with a missing value in a model variable are dropped.
+    std_lv : bool
+        Identify factors by fixing their variances to 1 instead of their first loadings.
+    level : float
+        Confidence level of the Wald intervals ``ci.lower`` and ``ci.upper``.
+
+    Returns
+    -------
+    SEMResult
+
+    Examples
+    --------
+    >>> import iasem, pandas as pd
+    >>> data = pd.read_csv(iasem.resources.resource_path("data") / "holzinger_swineford_1939.csv")
+    >>> result = iasem.fit("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9", data)
+    >>> round(result.fit_measures["chisq"], 3), result.fit_measures["df"]
+    (85.306, 24.0)
+    """
+    if estimator.upper() not in ESTIMATORS:
+        raise IasemError(f"estimator {estimator!r} is not available yet; available: {', '.join(ESTIMATORS)}")
+    if missing not in MISSING:
+        raise IasemError(f"missing={missing!r} is not available yet; available: {', '.join(MISSING)}")
+    if not 0 < level < 1:
+        raise IasemError(f"level must lie between 0 and 1, not {level}")
+    if not isinstance(data, pd.DataFrame):
+        raise IasemError("data must be a pandas DataFrame")
+    text = model_text(model)
+    formulas = parse_model(text)
+    table = partable(formulas, std_lv=std_lv)
+    roles = variable_roles(formulas)
+    stats = sample_stats(data, roles.ov)
+    rep = represent(table, roles.ov, meanstructure=False)
+    params = parameters(rep, table, stats)
+    optimum = minimise(params, stats, start_values(params, stats))
+    warnings = [] if optimum.converged else [f"the optimiser did not converge: {optimum.message}"]
+    state = optimum.state
+    vcov, vcov_warning = _vcov(state, stats)
+    warnings += vcov_warning
+    estimates = _parameter_table(table, rep, params, state, vcov, stats, level)
+    warnings += _heywood(estimates)
+    measures = _fit_measures(state, stats, params, roles.ov_x)
+    implied = pd.DataFrame(state.sigma, index=stats.names, columns=stats.names)
+    sample = pd.DataFrame(stats.cov, index=stats.names, columns=stats.names)
+    vcov_frame = None if vcov is None else pd.DataFrame(vcov)
+    return SEMResult(text, "ML", stats.n, estimates, measures, implied, sample, optimum.converged,
+                     optimum.iterations, warnings, vcov_frame)  # fmt: skip
+
+
+def model_text(model: str | Path) -> str:
+    """lavaan syntax from syntax itself, a ``.lav`` path, or the name of a shipped model."""
+    text = str(model)
+    if any(op in text for op in ("=~", "~", ":=")):
+        return text
+    path = Path(text)
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    shipped = resource_path("models") / f"{text}.lav"
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    known = sorted(p.stem for p in resource_path("models").glob("*.lav"))
+    raise IasemError(f"{text!r} is neither model syntax, a file, nor a shipped model ({', '.join(known) or 'none'})")
+
+
+def _vcov(state: MLState, stats: SampleStats) -> tuple[np.ndarray | None, list[str]]:
+    information = stats.n * state.information
+    try:
+        vcov = np.linalg.inv(information)
+    except np.linalg.LinAlgError:
+        return None, ["the information matrix is singular: the model may not be identified; no standard errors"]
+    if np.linalg.cond(information) > 1e12 or np.any(np.diag(vcov) < 0):
+        return vcov, ["the information matrix is near-singular: the model may not be identified"]
+    return vcov, []
+
+
+def _parameter_table(table, rep, params: Parameters, state: MLState, vcov, stats, level: float) -> pd.DataFrame:
+    values = params.row_values(state.x)
+    se_free = np.sqrt(np.clip(np.diag(vcov), 0, None)) if vcov is not None else np.full(params.n_free, np.nan)
+    se = np.where(params.index >= 0, se_free[np.maximum(params.index, 0)], 0.0)
+    rows = rep.rows.iloc[: len(table[table["op"].isin(["=~", "~", "~~", "~1"])])]
+    out = rows[["lhs", "op", "rhs", "label"]].copy()
+    out["group"] = 1
+    out["est"] = values[: len(out)]
+    out["se"] = se[: len(out)]
+    out["std.lv"] = standardize(rep, state.mats, state.sigma, out["est"], out, observed_too=False)
+    out["std.all"] = standardize(rep, state.mats, state.sigma, out["est"], out, observed_too=True)
+    defined = table[table["op"] == ":="]
+    if not defined.empty:
+        out = pd.concat([out, _defined_rows(defined, out, params, state, vcov, rep)], ignore_index=True)
+    z_crit = st.norm.ppf(0.5 + level / 2)
+    free = out["se"] > 0
+    out["z"] = np.where(free, out["est"] / out["se"].where(free), np.nan)
+    out["pvalue"] = np.where(free, 2 * st.norm.sf(np.abs(out["z"])), np.nan)
+    out["ci.lower"] = out["est"] - z_crit * out["se"]
+    out["ci.upper"] = out["est"] + z_crit * out["se"]
+    return out[PARAM_COLUMNS].reset_index(drop=True)
+
+
+def _defined_rows(defined, model_rows, params: Parameters, state: MLState, vcov, rep) -> pd.DataFrame:
+    """Values by the expression, standard errors by the delta method with a central-difference Jacobian."""
+    labelled = model_rows[model_rows["label"] != ""]
+
+    def labels(x: np.ndarray) -> dict[str, float]:
+        values = params.row_values(x)[: len(model_rows)]
+        return {lab: values[k] for k, lab in zip(labelled.index, labelled["label"], strict=True)}
+
+    def std_labels(column: str) -> dict[str, float]:
+        return dict(zip(labelled["label"], labelled[column], strict=True))
+
+    rows = []
+    for r in defined.itertuples():
+        est = evaluate_expression(r.rhs, labels(state.x))
+        jac = np.zeros(params.n_free)
+        for k in range(params.n_free):
+            h = 1e-6 * max(1.0, abs(state.x[k]))
+            up, down = state.x.copy(), state.x.copy()
+            up[k] += h
+            down[k] -= h
+            jac[k] = (evaluate_expression(r.rhs, labels(up)) - evaluate_expression(r.rhs, labels(down))) / (2 * h)
+        se = float(np.sqrt(max(jac @ vcov @ jac, 0.0))) if vcov is not None else np.nan
+        rows.append({"lhs": r.lhs, "op": ":=", "rhs": r.rhs, "label": r.lhs, "group": 0, "est": est, "se": se,
+                     "std.lv": evaluate_expression(r.rhs, std_labels("std.lv")),
+                     "std.all": evaluate_expression(r.rhs, std_labels("std.all"))})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _heywood(estimates: pd.DataFrame) -> list[str]:
+    variances = estimates[(estimates["op"] == "~~") & (estimates["lhs"] == estimates["rhs"])]
+    negative = variances[variances["est"] < 0]
+    return [f"negative variance (Heywood case): {r.lhs} ~~ {r.rhs} = {r.est:.4f}" for r in negative.itertuples()]
+
+
+def _fit_measures(state: MLState, stats: SampleStats, params: Parameters, ov_x: list[str]) -> dict[str, float]:
+    n, p = stats.n, stats.p
+    npar = params.n_free
+    chisq = 2 * n * state.fmin
+    df = p * (p + 1) / 2 - npar
+    baseline_chisq, baseline_df = _baseline(stats, ov_x)
+    logl = fm.loglik_normal(stats.cov, state.sigma, n)
+    measures = {
+        "npar": float(npar),
+        "chisq": chisq,
+        "df": df,
+        "pvalue": fm.chisq_pvalue(chisq, df),
+        "baseline.chisq": baseline_chisq,
+        "baseline.df": baseline_df,
+        "cfi": fm.cfi(chisq, df, baseline_chisq, baseline_df),
+        "tli": fm.tli(chisq, df, baseline_chisq, baseline_df),
+        "rmsea": fm.rmsea(chisq, df, n),
+        "srmr": fm.srmr(stats.cov, state.sigma),
+        "logl": logl,
+        "unrestricted.logl": fm.unrestricted_loglik(stats.cov, n),
+        "aic": fm.aic(logl, npar),
+        "bic": fm.bic(logl, npar, n),
+        "ntotal": float(n),
+    }
+    lower, upper = fm.rmsea_ci(chisq, df, n)
+    measures["rmsea.ci.lower"], measures["rmsea.ci.upper"] = lower, upper
+    measures["rmsea.pvalue"] = fm.rmsea_pvalue(chisq, df, n)
+    return {name: float(value) for name, value in measures.items()}
+
+
+def _baseline(stats: SampleStats, ov_x: list[str]) -> tuple[float, float]:
+    """The independence model: every variable's variance free, no covariances, except among fixed covariates."""
+    sigma = np.diag(np.diag(stats.cov))
+    x = [stats.names.index(v) for v in ov_x]
+    if x:
+        sigma[np.ix_(x, x)] = stats.cov[np.ix_(x, x)]
+    _, logdet_s = np.linalg.slogdet(stats.cov)
+    _, logdet_b = np.linalg.slogdet(sigma)
+    chisq = stats.n * (logdet_b + np.trace(stats.cov @ np.linalg.inv(sigma)) - logdet_s - stats.p)
+    p, k = stats.p, len(x)
+    return float(chisq), float(p * (p - 1) / 2 - k * (k - 1) / 2)
+
+
+__all__ = ["fit", "model_text"]
