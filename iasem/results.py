@@ -78,7 +78,9 @@ class SEMResult:
                 name = f"{r['lhs']} {op} {r['rhs']}" if op not in ("~1", ":=") else r["lhs"]
                 if r["label"] and op != ":=":
                     name += f" ({r['label']})"
-                cells = [_num(r[column]) for column in ("est", "se", "z", "pvalue", "std.all")]
+                fixed = not r["se"]  # lavaan leaves the SE column blank for fixed parameters
+                columns = ("est", "se", "z", "pvalue", "std.all")
+                cells = ["" if fixed and c == "se" else _num(r[c]) for c in columns]
                 lines.append(f"  {name:<22}" + "".join(f"{c:>10}" for c in cells))
         if self.warnings:
             lines += ["", "Warnings"] + [f"  - {w}" for w in self.warnings]
