@@ -1,0 +1,42 @@
+"""Problems in a fit are reported in .warnings and the summary, never silently and never as a crash."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import iasem
+from iasem.resources import resource_path
+
+
+@pytest.fixture(scope="module")
+def hs39() -> pd.DataFrame:
+    return pd.read_csv(resource_path("data") / "holzinger_swineford_1939.csv")
+
+
+def test_unidentified_model_is_reported(hs39):
+    result = iasem.fit("f =~ NA*x1 + x2 + x3 + x4", hs39)  # free first loading and free factor variance
+    assert not result.converged
+    assert any("identified" in w for w in result.warnings)
+    assert "identified" in result.summary()
+
+
+def test_heywood_case_is_reported(hs39):
+    result = iasem.fit("f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\nf ~~ 5*f", hs39)
+    assert any(w.startswith("negative variance (Heywood case): x1 ~~ x1") for w in result.warnings)
+    assert "Heywood" in result.summary()
+
+
+def test_clean_fit_has_no_warnings(hs39):
+    result = iasem.fit("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs39)
+    assert result.converged and result.warnings == []
+
+
+def test_syntax_errors_name_the_line(hs39):
+    with pytest.raises(iasem.IasemError, match=r"model:2: 'x4 x5' is not a valid variable name"):
+        iasem.fit("visual =~ x1 + x2 + x3\ntextual =~ x4 x5", hs39)
+
+
+def test_non_numeric_column_is_named(hs39):
+    with pytest.raises(iasem.IasemError, match="school"):
+        iasem.fit("f =~ x1 + x2 + school", hs39)
