@@ -80,3 +80,29 @@ def tricky_bank() -> str:
         .replace('"Statement 3"', '"+1 or -1"')
         .replace('"Uitspraak 4"', f'"{TRICKY}"')
     )
+
+
+# The reference models of ../shared/reference (lavaan 0.6.14), used by the syntax and the parity tests.
+HS39 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+POLDEM = """
+  # Bollen (1989): industrialisation and political democracy
+  ind60 =~ x1 + x2 + x3
+  dem60 =~ y1 + a*y2 + b*y3 + c*y4
+  dem65 =~ y5 + a*y6 + b*y7 + c*y8
+  dem60 ~ ind60
+  dem65 ~ ind60 + dem60
+  y1 ~~ y5
+  y2 ~~ y4 + y6
+  y3 ~~ y7
+  y4 ~~ y8
+  y6 ~~ y8
+"""
+MEDIATION = """
+  ind60 =~ x1 + x2 + x3
+  dem60 =~ y1 + y2 + y3 + y4
+  dem65 =~ y5 + y6 + y7 + y8
+  dem60 ~ a*ind60
+  dem65 ~ c*ind60 + b*dem60
+  indirect := a*b
+  total := c + a*b
+"""

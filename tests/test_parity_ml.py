@@ -16,30 +16,10 @@ import pytest
 import iasem
 from iasem.resources import resource_path
 
+from .conftest import HS39, MEDIATION, POLDEM
+
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 DATA = resource_path("data")
-HS39 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
-POLDEM = """
-ind60 =~ x1 + x2 + x3
-dem60 =~ y1 + a*y2 + b*y3 + c*y4
-dem65 =~ y5 + a*y6 + b*y7 + c*y8
-dem60 ~ ind60
-dem65 ~ ind60 + dem60
-y1 ~~ y5
-y2 ~~ y4 + y6
-y3 ~~ y7
-y4 ~~ y8
-y6 ~~ y8
-"""
-MEDIATION = """
-ind60 =~ x1 + x2 + x3
-dem60 =~ y1 + y2 + y3 + y4
-dem65 =~ y5 + y6 + y7 + y8
-dem60 ~ a*ind60
-dem65 ~ c*ind60 + b*dem60
-indirect := a*b
-total := c + a*b
-"""
 CASES = {
     "hs39_cfa_ml": (HS39, "holzinger_swineford_1939.csv"),
     "poldem_sem_ml": (POLDEM, "political_democracy.csv"),
