@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats as st
 
 from . import fit_measures as fm
+from .engine import fiml
 from .engine.defined import evaluate_expression
 from .engine.estimate import MLState, Parameters, minimise, parameters, start_values
 from .engine.lisrel import represent
@@ -24,7 +25,7 @@ from .results import PARAM_COLUMNS, SEMResult
 from .syntax import parse_model, partable, variable_roles
 
 ESTIMATORS = ("ML",)
-MISSING = ("listwise",)
+MISSING = ("listwise", "fiml")
 
 
 def fit(
@@ -46,8 +47,10 @@ def fit(
         One row per respondent; the model's observed variables as numeric columns.
     estimator : {"ML"}
         Maximum likelihood with the biased sample covariance and expected information, as lavaan's default.
-    missing : {"listwise"}
-        Rows with a missing value in a model variable are dropped.
+    missing : {"listwise", "fiml"}
+        ``"listwise"``: rows with a missing value in a model variable are dropped. ``"fiml"``: full-information
+        maximum likelihood over every row with at least one observed model variable, with intercepts (a
+        meanstructure) and standard errors from the observed information, as lavaan's ``missing = "fiml"``.
     std_lv : bool
         Identify factors by fixing their variances to 1 instead of their first loadings.
     level : float
@@ -75,19 +78,30 @@ def fit(
         raise IasemError("data must be a pandas DataFrame")
     text = model_text(model)
     formulas = parse_model(text)
-    table = partable(formulas, std_lv=std_lv)
+    use_fiml = missing == "fiml"
+    table = partable(formulas, std_lv=std_lv, meanstructure=use_fiml)
     roles = variable_roles(formulas)
-    stats = sample_stats(data, roles.ov)
-    rep = represent(table, roles.ov, meanstructure=False)
+    if use_fiml and roles.ov_x:
+        raise IasemError(f"missing='fiml' with exogenous observed covariates ({', '.join(roles.ov_x)}) is not "
+                         "available yet")  # fmt: skip
+    incomplete = fiml.missing_data(data, roles.ov) if use_fiml else None
+    stats = incomplete.stats if incomplete else sample_stats(data, roles.ov)
+    rep = represent(table, roles.ov, meanstructure=use_fiml)
     params = parameters(rep, table, stats)
-    optimum = minimise(params, stats, start_values(params, stats))
-    warnings = [] if optimum.converged else [f"the optimiser did not converge: {optimum.message}"]
+    x0 = start_values(params, stats)
+    optimum = fiml.fit(params, incomplete, x0) if incomplete else minimise(params, stats, x0)
+    warnings = list(incomplete.warnings) if incomplete else []
+    if not optimum.converged:
+        warnings.append(f"the optimiser did not converge: {optimum.message}")
     state = optimum.state
     vcov, vcov_warning = _vcov(state, stats)
     warnings += vcov_warning
     estimates = _parameter_table(table, rep, params, state, vcov, stats, level)
     warnings += _heywood(estimates)
-    measures = _fit_measures(state, stats, params, roles.ov_x)
+    if incomplete:
+        measures = fiml.fit_measures(state, incomplete, params.n_free)
+    else:
+        measures = _fit_measures(state, stats, params, roles.ov_x)
     implied = pd.DataFrame(state.sigma, index=stats.names, columns=stats.names)
     sample = pd.DataFrame(stats.cov, index=stats.names, columns=stats.names)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
@@ -179,33 +193,18 @@ def _heywood(estimates: pd.DataFrame) -> list[str]:
 
 
 def _fit_measures(state: MLState, stats: SampleStats, params: Parameters, ov_x: list[str]) -> dict[str, float]:
-    n, p = stats.n, stats.p
-    npar = params.n_free
-    chisq = 2 * n * state.fmin
-    df = p * (p + 1) / 2 - npar
     baseline_chisq, baseline_df = _baseline(stats, ov_x)
-    logl = fm.loglik_normal(stats.cov, state.sigma, n)
-    measures = {
-        "npar": float(npar),
-        "chisq": chisq,
-        "df": df,
-        "pvalue": fm.chisq_pvalue(chisq, df),
-        "baseline.chisq": baseline_chisq,
-        "baseline.df": baseline_df,
-        "cfi": fm.cfi(chisq, df, baseline_chisq, baseline_df),
-        "tli": fm.tli(chisq, df, baseline_chisq, baseline_df),
-        "rmsea": fm.rmsea(chisq, df, n),
-        "srmr": fm.srmr(stats.cov, state.sigma),
-        "logl": logl,
-        "unrestricted.logl": fm.unrestricted_loglik(stats.cov, n),
-        "aic": fm.aic(logl, npar),
-        "bic": fm.bic(logl, npar, n),
-        "ntotal": float(n),
-    }
-    lower, upper = fm.rmsea_ci(chisq, df, n)
-    measures["rmsea.ci.lower"], measures["rmsea.ci.upper"] = lower, upper
-    measures["rmsea.pvalue"] = fm.rmsea_pvalue(chisq, df, n)
-    return {name: float(value) for name, value in measures.items()}
+    return fm.standard_measures(
+        fmin=state.fmin,
+        n=stats.n,
+        df=stats.p * (stats.p + 1) / 2 - params.n_free,
+        npar=params.n_free,
+        baseline_chisq=baseline_chisq,
+        baseline_df=baseline_df,
+        logl=fm.loglik_normal(stats.cov, state.sigma, stats.n),
+        unrestricted_logl=fm.unrestricted_loglik(stats.cov, stats.n),
+        srmr=fm.srmr(stats.cov, state.sigma),
+    )
 
 
 def _baseline(stats: SampleStats, ov_x: list[str]) -> tuple[float, float]:

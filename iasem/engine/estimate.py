@@ -8,6 +8,7 @@ implementation serves both. Parameters sharing a label are one parameter (lavaan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,9 +147,19 @@ class Optimum:
 
 
 def minimise(
-    params: Parameters, stats: SampleStats, x0: np.ndarray, *, tol: float = 1e-10, max_iter: int = 500
+    params: Parameters,
+    stats: SampleStats,
+    x0: np.ndarray,
+    *,
+    tol: float = 1e-10,
+    gtol: float = 1e-6,
+    max_iter: int = 500,
+    evaluator: Callable[..., MLState | None] = evaluate,
 ) -> Optimum:
-    """Fisher scoring with step halving; stops when the scoring step no longer changes F."""
+    """Fisher scoring with step halving; stops when the scoring step no longer changes F and the largest
+    gradient element is below ``gtol``. ``evaluator(params, stats, x, derivs=...)`` gives F, its gradient and
+    the information used for the steps (another discrepancy function, such as FIML's, plugs in here)."""
+    evaluate = evaluator
     state = evaluate(params, stats, x0)
     if state is None:
         return Optimum(
@@ -172,6 +183,6 @@ def minimise(
             return Optimum(state, False, iteration, "no step lowers the discrepancy function")
         done = abs(state.fmin - trial.fmin) < tol * max(1.0, abs(state.fmin)) and np.max(np.abs(scale * step)) < 1e-6
         state = trial
-        if done and np.max(np.abs(state.gradient)) < 1e-6:
+        if done and np.max(np.abs(state.gradient)) < gtol:
             return Optimum(state, True, iteration, "converged")
     return Optimum(state, False, max_iter, f"no convergence after {max_iter} iterations")

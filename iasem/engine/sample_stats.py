@@ -29,6 +29,17 @@ def sample_stats(data: pd.DataFrame, names: list[str]) -> SampleStats:
 
     Raises IasemError naming the missing or non-numeric columns.
     """
+    values = model_columns(data, names).dropna().to_numpy(dtype=float)
+    n = values.shape[0]
+    if n <= len(names):
+        raise IasemError(f"only {n} complete rows for {len(names)} variables; the covariance matrix is singular")
+    mean = values.mean(axis=0)
+    centred = values - mean
+    return SampleStats(list(names), n, centred.T @ centred / n, mean)
+
+
+def model_columns(data: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The model's columns of ``data``; raises IasemError naming the missing or non-numeric ones."""
     missing = [name for name in names if name not in data.columns]
     if missing:
         raise IasemError(f"the data have no column(s) {', '.join(missing)} that the model uses")
@@ -36,10 +47,4 @@ def sample_stats(data: pd.DataFrame, names: list[str]) -> SampleStats:
     not_numeric = [name for name in names if not pd.api.types.is_numeric_dtype(frame[name])]
     if not_numeric:
         raise IasemError(f"column(s) {', '.join(not_numeric)} are not numeric")
-    values = frame.dropna().to_numpy(dtype=float)
-    n = values.shape[0]
-    if n <= len(names):
-        raise IasemError(f"only {n} complete rows for {len(names)} variables; the covariance matrix is singular")
-    mean = values.mean(axis=0)
-    centred = values - mean
-    return SampleStats(list(names), n, centred.T @ centred / n, mean)
+    return frame

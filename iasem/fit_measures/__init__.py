@@ -17,6 +17,7 @@ in the chi-square (``T = N F_ML``), RMSEA and its interval and test, and BIC.
 from .cfi import cfi, tli
 from .chisq import chisq_pvalue
 from .information import aic, bic, bic2, loglik_normal, unrestricted_loglik
+from .measures import standard_measures
 from .rmsea import rmsea, rmsea_ci, rmsea_pvalue
 from .srmr import srmr, srmr_multigroup
 
@@ -32,6 +33,7 @@ __all__ = [
     "rmsea_pvalue",
     "srmr",
     "srmr_multigroup",
+    "standard_measures",
     "tli",
     "unrestricted_loglik",
 ]
