@@ -45,12 +45,12 @@ class SEMResult:
 
     @property
     def residuals(self) -> dict[str, pd.DataFrame]:
-        """Raw residuals (S - Sigma) and correlation residuals."""
-        raw = self.sample_cov - self.implied_cov
-        s_sd = np.sqrt(np.diag(self.sample_cov))
-        i_sd = np.sqrt(np.diag(self.implied_cov))
-        cor = self.sample_cov / np.outer(s_sd, s_sd) - self.implied_cov / np.outer(i_sd, i_sd)
-        return {"raw": raw, "cor": cor}
+        """Raw residuals (S - Sigma) and correlation residuals; with groups, stacked by group label."""
+        if isinstance(self.sample_cov.index, pd.MultiIndex):
+            labels = list(dict.fromkeys(self.sample_cov.index.get_level_values(0)))
+            parts = [_residuals(self.sample_cov.loc[g], self.implied_cov.loc[g]) for g in labels]
+            return {kind: pd.concat([part[kind] for part in parts], keys=labels) for kind in ("raw", "cor")}
+        return _residuals(self.sample_cov, self.implied_cov)
 
     def summary(self) -> str:
         lines = [
@@ -118,6 +118,13 @@ class SEMResult:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def _residuals(sample: pd.DataFrame, implied: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    s_sd = np.sqrt(np.diag(sample))
+    i_sd = np.sqrt(np.diag(implied))
+    cor = sample / np.outer(s_sd, s_sd) - implied / np.outer(i_sd, i_sd)
+    return {"raw": sample - implied, "cor": cor}
 
 
 def _num(value: float) -> str:

@@ -13,9 +13,17 @@ import pandas as pd
 from scipy import stats as st
 
 from . import fit_measures as fm
-from .engine import fiml
+from .engine import fiml, multigroup
 from .engine.defined import evaluate_expression
-from .engine.estimate import MLState, Parameters, minimise, parameters, start_values
+from .engine.estimate import (
+    MLState,
+    Parameters,
+    free_positions,
+    group_parameters,
+    minimise,
+    parameters,
+    start_values,  # fmt: skip
+)
 from .engine.lisrel import represent
 from .engine.sample_stats import SampleStats, sample_stats
 from .engine.standardized import standardize
@@ -36,6 +44,8 @@ def fit(
     missing: str = "listwise",
     std_lv: bool = False,
     level: float = 0.95,
+    group: str | None = None,
+    group_equal: tuple[str, ...] | list[str] = (),
 ) -> SEMResult:
     """Fit a structural equation model written in lavaan syntax.
 
@@ -55,6 +65,13 @@ def fit(
         Identify factors by fixing their variances to 1 instead of their first loadings.
     level : float
         Confidence level of the Wald intervals ``ci.lower`` and ``ci.upper``.
+    group : str, optional
+        A column of ``data`` naming each row's group: the model is fitted in every group at once (lavaan's
+        ``group =``), with intercepts, groups in order of first appearance. The ``group`` column of
+        ``params`` numbers them from 1.
+    group_equal : sequence of str
+        lavaan's ``group.equal``: kinds of parameters held equal across groups ("loadings", "intercepts",
+        "means", "regressions", "residuals", "residual.covariances", "lv.variances", "lv.covariances").
 
     Returns
     -------
@@ -78,6 +95,12 @@ def fit(
         raise IasemError("data must be a pandas DataFrame")
     text = model_text(model)
     formulas = parse_model(text)
+    if group is not None:
+        if missing != "listwise":
+            raise IasemError(f"missing={missing!r} with groups is not available yet")
+        return _fit_groups(text, formulas, data, group, tuple(group_equal), std_lv, level)
+    if group_equal:
+        raise IasemError("group_equal needs group=")
     use_fiml = missing == "fiml"
     table = partable(formulas, std_lv=std_lv, meanstructure=use_fiml)
     roles = variable_roles(formulas)
@@ -124,8 +147,70 @@ def model_text(model: str | Path) -> str:
     raise IasemError(f"{text!r} is neither model syntax, a file, nor a shipped model ({', '.join(known) or 'none'})")
 
 
-def _vcov(state: MLState, stats: SampleStats) -> tuple[np.ndarray | None, list[str]]:
-    information = stats.n * state.information
+def _fit_groups(text: str, formulas, data: pd.DataFrame, group: str, group_equal: tuple[str, ...], std_lv: bool,
+                level: float) -> SEMResult:  # fmt: skip
+    """The multi-group path (listwise ML): one parameter table for all groups, x shared through equalities."""
+    if any(f.op in (":=", "==", "<", ">") for f in formulas):
+        raise IasemError("defined parameters and constraints (:=, ==, <, >) with groups are not available yet")
+    roles = variable_roles(formulas)
+    labels, stats = multigroup.split_groups(data, group, roles.ov)
+    n_groups = len(labels)
+    table = partable(formulas, std_lv=std_lv, ngroups=n_groups, group_equal=group_equal)
+    position, n_free = free_positions(table)
+    reps = [represent(table[table["group"] == g], roles.ov, meanstructure=True) for g in range(1, n_groups + 1)]
+    params = [group_parameters(rep, s, position, n_free) for rep, s in zip(reps, stats, strict=True)]
+    x0 = multigroup.group_start_values(params, stats)
+    optimum = minimise(params, stats, x0, evaluator=multigroup.evaluate_groups)  # type: ignore[arg-type]
+    warnings = [] if optimum.converged else [f"the optimiser did not converge: {optimum.message}"]
+    state = optimum.state
+    n = sum(s.n for s in stats)
+    vcov, vcov_warning = _vcov(state, n)
+    warnings += vcov_warning
+    estimates = pd.concat(
+        [_parameter_table(table, rep, p, st_g, vcov, s, level, group=g)
+         for g, (rep, p, st_g, s) in enumerate(zip(reps, params, state.groups, stats, strict=True), start=1)],
+        ignore_index=True,
+    )  # fmt: skip
+    warnings += _heywood(estimates)
+    measures = _fit_measures_groups(state, stats, n_free, roles.ov_x)
+    names = stats[0].names
+    implied = pd.concat([pd.DataFrame(st_g.sigma, index=names, columns=names) for st_g in state.groups], keys=labels)
+    sample = pd.concat([pd.DataFrame(s.cov, index=names, columns=names) for s in stats], keys=labels)
+    vcov_frame = None if vcov is None else pd.DataFrame(vcov)
+    return SEMResult(text, "ML", n, estimates, measures, implied, sample, optimum.converged, optimum.iterations,
+                     warnings, vcov_frame)  # fmt: skip
+
+
+def _fit_measures_groups(state, stats: list[SampleStats], npar: int, ov_x: list[str]) -> dict[str, float]:
+    """Fit measures over groups: chisq = 2 N fmin, df from G sets of means and covariances, the baseline
+    and the log-likelihoods summed over groups, RMSEA with the number of groups, SRMR (means included)
+    weighted by N_g / N."""
+    n = sum(s.n for s in stats)
+    p = stats[0].p
+    baselines = [_baseline(s, ov_x) for s in stats]
+    x = [stats[0].names.index(v) for v in ov_x] or None
+    return fm.standard_measures(
+        fmin=state.fmin,
+        n=n,
+        df=len(stats) * (p * (p + 1) / 2 + p) - npar,
+        npar=npar,
+        baseline_chisq=sum(b[0] for b in baselines),
+        baseline_df=sum(b[1] for b in baselines),
+        logl=sum(fm.loglik_normal(s.cov, g.sigma, s.n, s.mean, g.mu, fixed_x=x)
+                 for s, g in zip(stats, state.groups, strict=True)),
+        unrestricted_logl=sum(fm.unrestricted_loglik(s.cov, s.n, fixed_x=x) for s in stats),
+        srmr=fm.srmr_multigroup(
+            [{"sample_cov": s.cov, "implied_cov": g.sigma, "sample_mean": s.mean, "implied_mean": g.mu}
+             for s, g in zip(stats, state.groups, strict=True)],
+            [s.n for s in stats],
+        ),
+        n_groups=len(stats),
+    )  # fmt: skip
+
+
+def _vcov(state: MLState, stats: SampleStats | int) -> tuple[np.ndarray | None, list[str]]:
+    n = stats if isinstance(stats, int) else stats.n
+    information = n * state.information
     try:
         vcov = np.linalg.inv(information)
     except np.linalg.LinAlgError:
@@ -135,13 +220,15 @@ def _vcov(state: MLState, stats: SampleStats) -> tuple[np.ndarray | None, list[s
     return vcov, []
 
 
-def _parameter_table(table, rep, params: Parameters, state: MLState, vcov, stats, level: float) -> pd.DataFrame:
+def _parameter_table(table, rep, params: Parameters, state: MLState, vcov, stats, level: float,
+                     group: int = 1) -> pd.DataFrame:  # fmt: skip
     values = params.row_values(state.x)
     se_free = np.sqrt(np.clip(np.diag(vcov), 0, None)) if vcov is not None else np.full(params.n_free, np.nan)
     se = np.where(params.index >= 0, se_free[np.maximum(params.index, 0)], 0.0)
-    rows = rep.rows.iloc[: len(table[table["op"].isin(["=~", "~", "~~", "~1"])])]
+    model_rows = table["op"].isin(["=~", "~", "~~", "~1"]) & (table["group"] == group)
+    rows = rep.rows.iloc[: int(model_rows.sum())]
     out = rows[["lhs", "op", "rhs", "label"]].copy()
-    out["group"] = 1
+    out["group"] = group
     out["est"] = values[: len(out)]
     out["se"] = se[: len(out)]
     out["std.lv"] = standardize(rep, state.mats, state.sigma, out["est"], out, observed_too=False)

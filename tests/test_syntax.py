@@ -136,6 +136,7 @@ LAVAAN = Path(__file__).parent / "fixtures" / "lavaan"
         ("partable_hs39_cfa_meanstructure", {"meanstructure": True}),
         ("partable_hs39_cfa_stdlv", {"std_lv": True}),
         ("partable_hs39_cfa_constraints", {}),
+        ("partable_hs39_multigroup_scalar", {"ngroups": 2, "group_equal": ("loadings", "intercepts")}),
     ],
 )
 def test_partable_equals_lavaans(name, options):

@@ -42,18 +42,16 @@ class Parameters:
 
 
 def parameters(rep: Representation, table: pd.DataFrame, stats: SampleStats) -> Parameters:
-    rows = rep.rows
-    fixed = rows["ustart"].to_numpy(dtype=float).copy()
-    # Fixed exogenous covariates (fixed.x) take their sample (co)variances and means.
-    o = {v: k for k, v in enumerate(stats.names)}
-    for k, r in enumerate(rows.itertuples()):
-        if getattr(r, "exo", 0) == 1 and r.free == 0:
-            fixed[k] = stats.mean[o[r.lhs]] if r.op == "~1" else stats.cov[o[r.lhs], o[r.rhs]]
-    fixed[np.isnan(fixed) & (rows["free"].to_numpy() == 0)] = 0.0
-    free_ids = rows["free"].to_numpy(dtype=int)
-    # Equality constraints from shared labels: ".pA. == .pB." rows written by the parameter table.
+    position, n_free = free_positions(table)
+    return group_parameters(rep, stats, position, n_free)
+
+
+def free_positions(table: pd.DataFrame) -> tuple[dict[int, int], int]:
+    """Where each free parameter number of ``table`` lands in x once equality constraints (".pA. == .pB." rows
+    written by the parameter table) merge them, and the length of x."""
+    free_ids = table.loc[table["free"] > 0, "free"].to_numpy(dtype=int)
     plabel_free = dict(zip(table["plabel"], table["free"], strict=True))
-    parent = {f: f for f in free_ids if f > 0}
+    parent = {int(f): int(f) for f in free_ids}
 
     def root(f: int) -> int:
         while parent[f] != f:
@@ -64,10 +62,24 @@ def parameters(rep: Representation, table: pd.DataFrame, stats: SampleStats) -> 
         a, b = plabel_free[r.lhs], plabel_free[r.rhs]
         parent[root(b)] = root(a)
     roots = sorted({root(f) for f in parent})
-    position = {f: roots.index(root(f)) for f in parent}
-    index = np.array([position[f] if f > 0 else -1 for f in free_ids])
+    order = {f: k for k, f in enumerate(roots)}
+    return {f: order[root(f)] for f in parent}, len(roots)
+
+
+def group_parameters(rep: Representation, stats: SampleStats, position: dict[int, int], n_free: int) -> Parameters:
+    """One group's rows (``rep``) mapped onto x, with fixed exogenous covariates at that group's sample values."""
+    rows = rep.rows
+    fixed = rows["ustart"].to_numpy(dtype=float).copy()
+    # Fixed exogenous covariates (fixed.x) take their sample (co)variances and means.
+    o = {v: k for k, v in enumerate(stats.names)}
+    for k, r in enumerate(rows.itertuples()):
+        if getattr(r, "exo", 0) == 1 and r.free == 0:
+            fixed[k] = stats.mean[o[r.lhs]] if r.op == "~1" else stats.cov[o[r.lhs], o[r.rhs]]
+    fixed[np.isnan(fixed) & (rows["free"].to_numpy() == 0)] = 0.0
+    free_ids = rows["free"].to_numpy(dtype=int)
+    index = np.array([position[f] if f > 0 else -1 for f in free_ids], dtype=int)
     fixed[index >= 0] = np.nan
-    return Parameters(rep, fixed, index, len(roots))
+    return Parameters(rep, fixed, index, n_free)
 
 
 def start_values(params: Parameters, stats: SampleStats) -> np.ndarray:

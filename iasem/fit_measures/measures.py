@@ -19,8 +19,10 @@ def standard_measures(
     logl: float,
     unrestricted_logl: float,
     srmr: float,
+    n_groups: int = 1,
 ) -> dict[str, float]:
-    """lavaan's fitMeasures names for one normal-theory fit, with chisq = 2 N fmin.
+    """lavaan's fitMeasures names for one normal-theory fit, with chisq = 2 N fmin (N over all ``n_groups``
+    groups; the RMSEA and its interval and test take the number of groups).
 
     Examples
     --------
@@ -30,7 +32,7 @@ def standard_measures(
     (0.9306, 0.0921)
     """
     chisq = 2 * n * fmin
-    lower, upper = rmsea_ci(chisq, df, n)
+    lower, upper = rmsea_ci(chisq, df, n, n_groups)
     measures = {
         "npar": npar,
         "fmin": fmin,
@@ -41,10 +43,10 @@ def standard_measures(
         "baseline.df": baseline_df,
         "cfi": cfi(chisq, df, baseline_chisq, baseline_df),
         "tli": tli(chisq, df, baseline_chisq, baseline_df),
-        "rmsea": rmsea(chisq, df, n),
+        "rmsea": rmsea(chisq, df, n, n_groups),
         "rmsea.ci.lower": lower,
         "rmsea.ci.upper": upper,
-        "rmsea.pvalue": rmsea_pvalue(chisq, df, n),
+        "rmsea.pvalue": rmsea_pvalue(chisq, df, n, n_groups),
         "srmr": srmr,
         "logl": logl,
         "unrestricted.logl": unrestricted_logl,

@@ -63,6 +63,10 @@ def variable_roles(formulas: list[Formula], fixed_x: bool = True) -> VariableRol
     return VariableRoles(lv, ov, ov_x, [v for v in ov if v not in ov_x], lv_x, lv_y, ov_y)
 
 
+GROUP_EQUAL = ("loadings", "intercepts", "means", "regressions", "residuals", "residual.covariances",
+               "lv.variances", "lv.covariances")  # fmt: skip
+
+
 def partable(
     model: str | list[Formula],
     *,
@@ -70,8 +74,14 @@ def partable(
     meanstructure: bool = False,
     fixed_x: bool = True,
     ngroups: int = 1,
+    group_equal: tuple[str, ...] | list[str] = (),
 ) -> pd.DataFrame:
     """Build lavaan's parameter table for ``model`` (lavaan syntax or parsed formulas).
+
+    With ``ngroups`` > 1 the rows are repeated per group (``block`` = ``group``), with lavaan's multi-group
+    defaults: a meanstructure, and ``group_equal`` (lavaan's ``group.equal``) making the listed kinds of
+    parameters equal across groups through shared labels and ``==`` rows. A modifier ``c(a, b)*x`` applies
+    its entries group by group; a single modifier applies to every group.
 
     Examples
     --------
@@ -83,9 +93,60 @@ def partable(
     visual =~  x3     2     NaN
     """
     formulas = parse_model(model) if isinstance(model, str) else model
-    if ngroups != 1 or any(f.block != 1 for f in formulas):
-        raise ModelSyntaxError("multiple groups are not supported yet")
+    if ngroups < 1:
+        raise ModelSyntaxError(f"ngroups must be at least 1, not {ngroups}")
+    if any(f.block != 1 for f in formulas):
+        raise ModelSyntaxError("group-specific model blocks (group: ...) are not supported yet")
+    unknown = [kind for kind in group_equal if kind not in GROUP_EQUAL]
+    if unknown:
+        raise ModelSyntaxError(f"group_equal {', '.join(map(repr, unknown))} is not available; "
+                               f"available: {', '.join(GROUP_EQUAL)}")  # fmt: skip
+    for f in formulas:
+        for kind in ("fixed", "label", "start"):
+            values = getattr(f.modifiers, kind)
+            if len(values) > 1 and len(values) != ngroups:
+                raise ModelSyntaxError(f"{f.lhs} {f.op} {f.rhs}: a modifier with {len(values)} values for "
+                                       f"{ngroups} group(s)", f.line)  # fmt: skip
     roles = variable_roles(formulas, fixed_x)
+    meanstructure = meanstructure or ngroups > 1
+    rows = []
+    for g in range(1, ngroups + 1):
+        for row in _group_rows(formulas, roles, g, std_lv=std_lv, meanstructure=meanstructure):
+            if g > 1 and row["user"] == 0:
+                # lavaan frees latent means where intercepts are equal (not means), and latent variances
+                # where loadings are equal under std.lv (not lv.variances), in every group but the first.
+                if (
+                    row["op"] == "~1"
+                    and row["lhs"] in roles.lv
+                    and "intercepts" in group_equal
+                    and ("means" not in group_equal)
+                ):
+                    row.update(free=True, ustart=np.nan)
+                if (row["op"] == "~~" and row["lhs"] == row["rhs"] and row["lhs"] in roles.lv and std_lv
+                        and "loadings" in group_equal and "lv.variances" not in group_equal):  # fmt: skip
+                    row.update(free=True, ustart=np.nan)
+            rows.append({**row, "block": g, "group": g})
+
+    table = pd.DataFrame(rows)
+    table.insert(0, "id", np.arange(1, len(table) + 1))
+    table["plabel"] = [f".p{i}." for i in table["id"]]
+    table = _equalities_from_labels(table, roles, ngroups, group_equal)
+    table["free"] = _number_free(table["free"].to_numpy())
+    extra = [
+        {"lhs": f.lhs, "op": f.op, "rhs": f.rhs, "user": 1, "block": 0, "group": 0,
+         "free": 0, "ustart": np.nan, "exo": 0, "label": f.lhs if f.op == ":=" else "", "plabel": ""}
+        for f in formulas if f.op in EXPRESSION_OPERATORS
+    ]  # fmt: skip
+    if extra:
+        table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
+        table["id"] = np.arange(1, len(table) + 1)
+    _check_labels(table, formulas)
+    return table[COLUMNS].astype({"id": int, "user": int, "block": int, "group": int, "free": int, "exo": int})
+
+
+def _group_rows(formulas: list[Formula], roles: VariableRoles, g: int, *, std_lv: bool,
+                meanstructure: bool) -> list[dict]:  # fmt: skip
+    """The rows of group ``g`` (1-based): the user's formulas with that group's modifiers, then the defaults."""
     rows: list[dict] = []
     seen: dict[tuple[str, str, str], int] = {}
 
@@ -99,6 +160,10 @@ def partable(
                      "label": label})  # fmt: skip
         seen[key(lhs, op, rhs)] = len(rows) - 1
 
+    def pick(values: list):
+        """This group's entry of a modifier: a single value holds for every group."""
+        return values[0] if len(values) == 1 else values[g - 1]
+
     first_indicator = {}
     for f in formulas:
         if f.op == "=~":
@@ -109,11 +174,12 @@ def partable(
             continue
         if key(f.lhs, f.op, f.rhs) in seen:
             raise ModelSyntaxError(f"{f.lhs} {f.op} {f.rhs} is specified twice", f.line)
-        fixed = f.modifiers.fixed[0] if f.modifiers.fixed else np.nan
-        has_fixed = bool(f.modifiers.fixed) and f.modifiers.fixed[0] is not None
-        freed = bool(f.modifiers.fixed) and f.modifiers.fixed[0] is None  # NA*x
-        label = f.modifiers.label[0] if f.modifiers.label else ""
-        start = f.modifiers.start[0] if f.modifiers.start else np.nan
+        fixed = pick(f.modifiers.fixed) if f.modifiers.fixed else np.nan
+        has_fixed = bool(f.modifiers.fixed) and fixed is not None
+        freed = bool(f.modifiers.fixed) and fixed is None  # NA*x
+        label = pick(f.modifiers.label) if f.modifiers.label else ""
+        start = pick(f.modifiers.start) if f.modifiers.start else np.nan
+        start = np.nan if start is None else start
         if has_fixed:
             add(f.lhs, f.op, f.rhs, user=1, free=False, ustart=float(fixed), label=label)
         elif f.op == "=~" and not std_lv and not freed and first_indicator[f.lhs] == f.rhs:
@@ -144,24 +210,7 @@ def partable(
             default(v, "~1", "", free=False, exo=1)
         for v in roles.lv:
             default(v, "~1", "", free=False, ustart=0.0)
-
-    table = pd.DataFrame(rows)
-    table.insert(0, "id", np.arange(1, len(table) + 1))
-    table["block"] = 1
-    table["group"] = 1
-    table["plabel"] = [f".p{i}." for i in table["id"]]
-    table["free"] = _number_free(table["free"].to_numpy())
-    table = _equalities_from_labels(table)
-    extra = [
-        {"lhs": f.lhs, "op": f.op, "rhs": f.rhs, "user": 1, "block": 0, "group": 0,
-         "free": 0, "ustart": np.nan, "exo": 0, "label": f.lhs if f.op == ":=" else "", "plabel": ""}
-        for f in formulas if f.op in EXPRESSION_OPERATORS
-    ]  # fmt: skip
-    if extra:
-        table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
-        table["id"] = np.arange(1, len(table) + 1)
-    _check_labels(table, formulas)
-    return table[COLUMNS].astype({"id": int, "user": int, "block": int, "group": int, "free": int, "exo": int})
+    return rows
 
 
 def _number_free(free: np.ndarray) -> np.ndarray:
@@ -170,16 +219,51 @@ def _number_free(free: np.ndarray) -> np.ndarray:
     return numbers
 
 
-def _equalities_from_labels(table: pd.DataFrame) -> pd.DataFrame:
-    """A label shared by several parameters makes them equal: lavaan adds ``.pA. == .pB.`` rows (user 2)."""
+def _equal_kind(row, roles: VariableRoles) -> str | None:
+    """Which ``group.equal`` kind a row belongs to (lavaan's ``lav_partable_labels``)."""
+    if row.op == "=~":
+        return "loadings"
+    if row.op == "~":
+        return "regressions"
+    if row.op == "~1":
+        return "intercepts" if row.lhs in roles.ov_nox else "means" if row.lhs in roles.lv else None
+    if row.op == "~~":
+        if row.lhs in roles.ov_nox:
+            return "residuals" if row.lhs == row.rhs else "residual.covariances"
+        if row.lhs in roles.lv:
+            return "lv.variances" if row.lhs == row.rhs else "lv.covariances"
+    return None
+
+
+def _equalities_from_labels(table: pd.DataFrame, roles: VariableRoles, ngroups: int,
+                            group_equal) -> pd.DataFrame:  # fmt: skip
+    """Parameters sharing a label are equal, as lavaan's ``lavaanify`` makes them: every row gets a virtual
+    label (``lhs op rhs``, with ``.gG`` in groups after the first), ``group_equal`` gives the rows of one kind
+    the same label in every group, and the user's labels override. A set with a fixed member is fixed; a free
+    set gets ``.pA. == .pB.`` rows (user 2) and, where the label is empty, the first member's plabel."""
+    table = table.copy()
+    virtual = [f"{r.lhs}{r.op}{r.rhs}" + (f".g{r.group}" if r.group > 1 else "") for r in table.itertuples()]
+    if ngroups > 1 and group_equal:
+        first: dict[str, str] = {}
+        for k, r in enumerate(table.itertuples()):
+            if _equal_kind(r, roles) in group_equal:
+                virtual[k] = first.setdefault(f"{r.lhs}{r.op}{r.rhs}", virtual[k])
+    labels = pd.Series([lab or v for lab, v in zip(table["label"], virtual, strict=True)], index=table.index)
     rows = []
-    labelled = table[table["label"] != ""]
-    for _label, group in labelled.groupby("label", sort=False):
-        first = group.iloc[0]
-        for _, other in group.iloc[1:].iterrows():
-            if first["free"] and other["free"]:
-                rows.append({"lhs": first["plabel"], "op": "==", "rhs": other["plabel"], "user": 2, "block": 0,
-                             "group": 0, "free": 0, "ustart": np.nan, "exo": 0, "label": "", "plabel": ""})  # fmt: skip
+    for label in labels[labels.duplicated()].unique():
+        members = labels.index[labels == label]
+        if not table.loc[members, "free"].astype(bool).all():
+            fixed = members[~table.loc[members, "free"].astype(bool)][0]
+            table.loc[members, "ustart"] = table.loc[fixed, "ustart"]
+            table.loc[members, "free"] = False
+            continue
+        ref = members[0]
+        for other in members[1:]:
+            rows.append({"lhs": table.loc[ref, "plabel"], "op": "==", "rhs": table.loc[other, "plabel"], "user": 2,
+                         "block": 0, "group": 0, "free": 0, "ustart": np.nan, "exo": 0, "label": "",
+                         "plabel": ""})  # fmt: skip
+        empty = members[table.loc[members, "label"] == ""]
+        table.loc[empty, "label"] = table.loc[ref, "plabel"]
     if not rows:
         return table
     out = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)

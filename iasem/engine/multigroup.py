@@ -1,0 +1,80 @@
+"""Several groups (lavaan's ``group =``): one parameter vector x shared by the groups' models.
+
+Each group g has its own sample statistics (N_g rows) and its own rows of the parameter table; equality
+constraints across groups (``group.equal`` or shared labels) map rows of different groups onto the same
+element of x. As lavaan's ML:
+
+    fmin = sum_g (N_g / N) fmin_g
+
+and the gradient and expected information are the same weighted sums, so that the standard errors come from
+(N * information)^-1, and chisq = 2 N fmin is the sum of the groups' chi-squares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import IasemError
+from .estimate import MLState, Parameters, evaluate, start_values
+from .sample_stats import SampleStats, model_columns, sample_stats
+
+
+@dataclass
+class MultiState:
+    """The groups' states at x and their weighted sums (same fields as :class:`MLState` where they apply)."""
+
+    x: np.ndarray
+    groups: list[MLState]
+    fmin: float
+    gradient: np.ndarray = field(repr=False)
+    information: np.ndarray = field(repr=False)
+
+
+def split_groups(data: pd.DataFrame, group: str, names: list[str]) -> tuple[list[str], list[SampleStats]]:
+    """Listwise-complete sample statistics per group, groups in order of first appearance in ``data`` (as
+    lavaan orders them); rows with a missing group are dropped."""
+    if group not in data.columns:
+        raise IasemError(f"the data have no group column {group!r}")
+    model_columns(data, names)
+    column = data[group]
+    labels = list(dict.fromkeys(column[column.notna()]))
+    if len(labels) < 2:
+        raise IasemError(f"the group column {group!r} has {len(labels)} group(s); at least 2 are needed")
+    stats = [sample_stats(data[column == label], names) for label in labels]
+    return [str(label) for label in labels], stats
+
+
+def evaluate_groups(params: list[Parameters], stats: list[SampleStats], x: np.ndarray, *,
+                    derivs: bool = True) -> MultiState | None:  # fmt: skip
+    """The evaluator :func:`~iasem.engine.estimate.minimise` takes: F, gradient and information summed over
+    the groups with weights N_g / N."""
+    n = sum(s.n for s in stats)
+    states = []
+    for p, s in zip(params, stats, strict=True):
+        state = evaluate(p, s, x, derivs=derivs)
+        if state is None:
+            return None
+        states.append(state)
+    weights = [s.n / n for s in stats]
+    fmin = sum(w * st.fmin for w, st in zip(weights, states, strict=True))
+    if not derivs:
+        return MultiState(x, states, fmin, np.empty(0), np.empty(0))
+    gradient = sum(w * st.gradient for w, st in zip(weights, states, strict=True))
+    information = sum(w * st.information for w, st in zip(weights, states, strict=True))
+    return MultiState(x, states, fmin, gradient, information)  # type: ignore[arg-type]
+
+
+def group_start_values(params: list[Parameters], stats: list[SampleStats]) -> np.ndarray:
+    """Each group's start values; a parameter shared by several groups starts from the first group's."""
+    x = np.zeros(params[0].n_free)
+    done = np.zeros(params[0].n_free, dtype=bool)
+    for p, s in zip(params, stats, strict=True):
+        xg = start_values(p, s)
+        present = np.zeros(p.n_free, dtype=bool)
+        present[p.index[p.index >= 0]] = True
+        new = present & ~done
+        x[new], done[new] = xg[new], True
+    return x
