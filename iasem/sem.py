@@ -22,7 +22,8 @@ from .engine.estimate import (
     group_parameters,
     minimise,
     parameters,
-    start_values,  # fmt: skip
+    start_values,
+    unsupported_constraints,
 )
 from .engine.lisrel import represent
 from .engine.sample_stats import SampleStats, sample_stats
@@ -103,6 +104,10 @@ def fit(
         raise IasemError("group_equal needs group=")
     use_fiml = missing == "fiml"
     table = partable(formulas, std_lv=std_lv, meanstructure=use_fiml)
+    unsupported = unsupported_constraints(table)
+    if unsupported:
+        raise IasemError(f"constraint(s) {'; '.join(unsupported)} cannot be imposed yet: only equalities between "
+                         "two labels (a == b) are")  # fmt: skip
     roles = variable_roles(formulas)
     if use_fiml and roles.ov_x:
         raise IasemError(f"missing='fiml' with exogenous observed covariates ({', '.join(roles.ov_x)}) is not "

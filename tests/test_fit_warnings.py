@@ -40,3 +40,19 @@ def test_syntax_errors_name_the_line(hs39):
 def test_non_numeric_column_is_named(hs39):
     with pytest.raises(iasem.IasemError, match="school"):
         iasem.fit("f =~ x1 + x2 + school", hs39)
+
+
+def test_equality_between_two_labels_is_imposed(hs39):
+    model = "visual =~ x1 + a*x2 + b*x3\ntextual =~ x4 + c*x5 + d*x6\nspeed =~ x7 + e*x8 + f*x9\n"
+    free = iasem.fit(model, hs39)
+    equal = iasem.fit(model + "e == f\n", hs39)
+    assert equal.fit_measures["df"] == free.fit_measures["df"] + 1
+    assert equal.fit_measures["chisq"] > free.fit_measures["chisq"]
+    loadings = equal.params.set_index("label")["est"]
+    assert loadings["e"] == pytest.approx(loadings["f"], rel=1e-12)
+
+
+def test_constraints_that_cannot_be_imposed_are_refused_not_ignored(hs39):
+    model = "visual =~ x1 + a*x2 + b*x3\ntextual =~ x4 + c*x5 + d*x6\na > 0\nc == 1.2*d\n"
+    with pytest.raises(iasem.IasemError, match=r"a > 0; c == 1.2\*d cannot be imposed yet"):
+        iasem.fit(model, hs39)

@@ -46,6 +46,41 @@ def parameters(rep: Representation, table: pd.DataFrame, stats: SampleStats) -> 
     return group_parameters(rep, stats, position, n_free)
 
 
+def _plabel_of(rows: pd.DataFrame) -> dict[str, str]:
+    """Name -> plabel: a plabel names its own row, a user label its first row."""
+    names = dict(zip(rows["plabel"], rows["plabel"], strict=True))
+    for lab, pl in zip(rows["label"], rows["plabel"], strict=True):
+        if lab:
+            names.setdefault(lab, pl)
+    return names
+
+
+def label_equalities(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """Equalities between two free parameters, as pairs of plabels: the ".pA. == .pB." rows the parameter table
+    writes for shared labels, and the user's own ``a == b`` between two labels. Other constraints are not here."""
+    free = table[table["free"] > 0]
+    to_plabel = _plabel_of(free)
+    free_plabels = set(free["plabel"])
+    pairs = []
+    for r in table[table["op"] == "=="].itertuples():
+        a, b = to_plabel.get(r.lhs), to_plabel.get(r.rhs)
+        if a in free_plabels and b in free_plabels:
+            pairs.append((a, b))
+    return pairs
+
+
+def unsupported_constraints(table: pd.DataFrame) -> list[str]:
+    """The user's constraints the estimators cannot impose yet (anything but an equality of two labels)."""
+    simple = {(a, b) for a, b in label_equalities(table)}
+    to_plabel = _plabel_of(table)
+    out = []
+    for r in table[table["op"].isin(["==", "<", ">"]) & (table["user"] == 1)].itertuples():
+        pair = (to_plabel.get(r.lhs, r.lhs), to_plabel.get(r.rhs, r.rhs))
+        if r.op != "==" or pair not in simple:
+            out.append(f"{r.lhs} {r.op} {r.rhs}")
+    return out
+
+
 def free_positions(table: pd.DataFrame) -> tuple[dict[int, int], int]:
     """Where each free parameter number of ``table`` lands in x once equality constraints (".pA. == .pB." rows
     written by the parameter table) merge them, and the length of x."""
@@ -58,8 +93,8 @@ def free_positions(table: pd.DataFrame) -> tuple[dict[int, int], int]:
             f = parent[f]
         return f
 
-    for r in table[(table["op"] == "==") & (table["user"] == 2)].itertuples():
-        a, b = plabel_free[r.lhs], plabel_free[r.rhs]
+    for a_name, b_name in label_equalities(table):
+        a, b = plabel_free[a_name], plabel_free[b_name]
         parent[root(b)] = root(a)
     roots = sorted({root(f) for f in parent})
     order = {f: k for k, f in enumerate(roots)}
