@@ -16,7 +16,7 @@ import pytest
 import iasem
 from iasem.resources import resource_path
 
-from .conftest import HS39, MEDIATION, POLDEM
+from .conftest import HS39, MEDIATION, POLDEM, assert_params_match
 
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 DATA = resource_path("data")
@@ -49,12 +49,7 @@ def test_estimates_and_standard_errors(name):
     result, ref = fitted(name)
     assert result.converged and not result.warnings
     table = merged(result, ref)
-    np.testing.assert_allclose(table["est"], table["est_ref"], rtol=1e-4, atol=1e-6)
-    free = table["se_ref"] > 0
-    np.testing.assert_allclose(table.loc[free, "se"], table.loc[free, "se_ref"], rtol=1e-2)
-    np.testing.assert_allclose(table.loc[free, "z"], table.loc[free, "z_ref"], rtol=1e-2)
-    for column in ("std.lv", "std.all"):
-        np.testing.assert_allclose(table[column], table[f"{column}_ref"], rtol=1e-4, atol=1e-6)
+    assert_params_match(table)
 
 
 @pytest.mark.parametrize("name", list(CASES))

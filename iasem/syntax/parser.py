@@ -127,42 +127,31 @@ def _strip_comment(line: str) -> str:
     return line
 
 
-def _find_operator(statement: str, line: int, source: str) -> tuple[str, int]:
+def _top_level(text: str):
+    """(position, character) of each character outside parentheses and double quotes."""
     depth, quoted = 0, False
-    i = 0
-    while i < len(statement):
-        char = statement[i]
+    for i, char in enumerate(text):
         if char == '"':
             quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
         elif not quoted and depth == 0:
-            for op in OPERATORS:
-                if statement.startswith(op, i):
-                    return op, i
-        i += 1
+            yield i, char
+
+
+def _find_operator(statement: str, line: int, source: str) -> tuple[str, int]:
+    for i, _ in _top_level(statement):
+        for op in OPERATORS:
+            if statement.startswith(op, i):
+                return op, i
     raise ModelSyntaxError(f"'{statement}' has no operator (=~, ~, ~~, :=, ==, <, >, |)", line, source)
 
 
 def _split_top(text: str, separator: str) -> list[str]:
     """Split on ``separator`` outside parentheses and quotes."""
-    parts, depth, quoted, current = [], 0, False, []
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-        if char == separator and depth == 0 and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [p for p in (part.strip() for part in parts)]
+    cuts = [i for i, char in _top_level(text) if char == separator]
+    bounds = zip([-1, *cuts], [*cuts, len(text)], strict=True)
+    return [text[start + 1 : stop].strip() for start, stop in bounds]
 
 
 def _term(term: str, line: int, source: str) -> tuple[str, Modifiers]:
