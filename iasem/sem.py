@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats as st
 
 from . import fit_measures as fm
-from .engine import fiml, multigroup
+from .engine import fiml, ls, multigroup
 from .engine.defined import evaluate_expression
 from .engine.estimate import (
     MLState,
@@ -33,7 +33,7 @@ from .resources import resource_path
 from .results import PARAM_COLUMNS, SEMResult
 from .syntax import parse_model, partable, variable_roles
 
-ESTIMATORS = ("ML",)
+ESTIMATORS = ("ML", "GLS", "ULS")
 MISSING = ("listwise", "fiml")
 
 
@@ -56,8 +56,11 @@ def fit(
         lavaan model syntax, a path to a ``.lav`` file, or the name of a model shipped in ``models/``.
     data : DataFrame
         One row per respondent; the model's observed variables as numeric columns.
-    estimator : {"ML"}
-        Maximum likelihood with the biased sample covariance and expected information, as lavaan's default.
+    estimator : {"ML", "GLS", "ULS"}
+        ``"ML"``: maximum likelihood with the biased sample covariance and expected information, as lavaan's
+        default. ``"GLS"`` / ``"ULS"``: generalised / unweighted least squares on the unbiased sample
+        covariance, as lavaan's (single group, complete data, no exogenous observed covariates; see
+        :mod:`iasem.engine.ls`).
     missing : {"listwise", "fiml"}
         ``"listwise"``: rows with a missing value in a model variable are dropped. ``"fiml"``: full-information
         maximum likelihood over every row with at least one observed model variable, with intercepts (a
@@ -86,8 +89,13 @@ def fit(
     >>> round(result.fit_measures["chisq"], 3), result.fit_measures["df"]
     (85.306, 24.0)
     """
-    if estimator.upper() not in ESTIMATORS:
+    estimator = str(estimator).upper()
+    if estimator not in ESTIMATORS:
         raise IasemError(f"estimator {estimator!r} is not available yet; available: {', '.join(ESTIMATORS)}")
+    least_squares = estimator in ls.ESTIMATORS
+    if least_squares and (group is not None or missing != "listwise"):
+        raise IasemError(f"estimator={estimator!r} is available for one group of complete data only "
+                         "(missing='listwise', no group=)")  # fmt: skip
     if missing not in MISSING:
         raise IasemError(f"missing={missing!r} is not available yet; available: {', '.join(MISSING)}")
     if not 0 < level < 1:
@@ -112,28 +120,40 @@ def fit(
     if use_fiml and roles.ov_x:
         raise IasemError(f"missing='fiml' with exogenous observed covariates ({', '.join(roles.ov_x)}) is not "
                          "available yet")  # fmt: skip
+    if least_squares and roles.ov_x:
+        raise IasemError(f"estimator={estimator!r} with exogenous observed covariates ({', '.join(roles.ov_x)}) "
+                         "is not available yet")  # fmt: skip
     incomplete = fiml.missing_data(data, roles.ov) if use_fiml else None
     stats = incomplete.stats if incomplete else sample_stats(data, roles.ov)
+    if least_squares:
+        stats = ls.unbiased(stats)
     rep = represent(table, roles.ov, meanstructure=use_fiml)
     params = parameters(rep, table, stats)
     x0 = start_values(params, stats)
-    optimum = fiml.fit(params, incomplete, x0) if incomplete else minimise(params, stats, x0)
+    if incomplete:
+        optimum = fiml.fit(params, incomplete, x0)
+    elif least_squares:
+        optimum = ls.fit(params, stats, x0, estimator)
+    else:
+        optimum = minimise(params, stats, x0)
     warnings = list(incomplete.warnings) if incomplete else []
     if not optimum.converged:
         warnings.append(f"the optimiser did not converge: {optimum.message}")
     state = optimum.state
-    vcov, vcov_warning = _vcov(state, stats)
+    vcov, vcov_warning = _vcov(state, stats.n - 1 if least_squares else stats)
     warnings += vcov_warning
     estimates = _parameter_table(table, rep, params, state, vcov, stats, level)
     warnings += _heywood(estimates)
     if incomplete:
         measures = fiml.fit_measures(state, incomplete, params.n_free)
+    elif least_squares:
+        measures = ls.fit_measures(state, stats, params.n_free, estimator)
     else:
         measures = _fit_measures(state, stats, params, roles.ov_x)
     implied = pd.DataFrame(state.sigma, index=stats.names, columns=stats.names)
     sample = pd.DataFrame(stats.cov, index=stats.names, columns=stats.names)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
-    return SEMResult(text, "ML", stats.n, estimates, measures, implied, sample, optimum.converged,
+    return SEMResult(text, estimator, stats.n, estimates, measures, implied, sample, optimum.converged,
                      optimum.iterations, warnings, vcov_frame)  # fmt: skip
 
 
