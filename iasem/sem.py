@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats as st
 
 from . import fit_measures as fm
-from .engine import fiml, ls, multigroup
+from .engine import fiml, ls, multigroup, robust
 from .engine.defined import evaluate_expression
 from .engine.estimate import (
     MLState,
@@ -26,14 +26,14 @@ from .engine.estimate import (
     unsupported_constraints,
 )
 from .engine.lisrel import represent
-from .engine.sample_stats import SampleStats, sample_stats
+from .engine.sample_stats import SampleStats, model_columns, sample_stats
 from .engine.standardized import standardize
 from .errors import IasemError
 from .resources import resource_path
 from .results import PARAM_COLUMNS, SEMResult
 from .syntax import parse_model, partable, variable_roles
 
-ESTIMATORS = ("ML", "GLS", "ULS")
+ESTIMATORS = ("ML", "MLR", "GLS", "ULS")
 MISSING = ("listwise", "fiml")
 
 
@@ -56,11 +56,12 @@ def fit(
         lavaan model syntax, a path to a ``.lav`` file, or the name of a model shipped in ``models/``.
     data : DataFrame
         One row per respondent; the model's observed variables as numeric columns.
-    estimator : {"ML", "GLS", "ULS"}
+    estimator : {"ML", "MLR", "GLS", "ULS"}
         ``"ML"``: maximum likelihood with the biased sample covariance and expected information, as lavaan's
-        default. ``"GLS"`` / ``"ULS"``: generalised / unweighted least squares on the unbiased sample
-        covariance, as lavaan's (single group, complete data, no exogenous observed covariates; see
-        :mod:`iasem.engine.ls`).
+        default. ``"MLR"``: the ML estimates with Huber-White (sandwich) standard errors and the Yuan-Bentler
+        scaled chi-square, as lavaan's (single group, complete data; see :mod:`iasem.engine.robust`).
+        ``"GLS"`` / ``"ULS"``: generalised / unweighted least squares on the unbiased sample covariance, as
+        lavaan's (single group, complete data, no exogenous observed covariates; see :mod:`iasem.engine.ls`).
     missing : {"listwise", "fiml"}
         ``"listwise"``: rows with a missing value in a model variable are dropped. ``"fiml"``: full-information
         maximum likelihood over every row with at least one observed model variable, with intercepts (a
@@ -93,7 +94,7 @@ def fit(
     if estimator not in ESTIMATORS:
         raise IasemError(f"estimator {estimator!r} is not available yet; available: {', '.join(ESTIMATORS)}")
     least_squares = estimator in ls.ESTIMATORS
-    if least_squares and (group is not None or missing != "listwise"):
+    if (least_squares or estimator == "MLR") and (group is not None or missing != "listwise"):
         raise IasemError(f"estimator={estimator!r} is available for one group of complete data only "
                          "(missing='listwise', no group=)")  # fmt: skip
     if missing not in MISSING:
@@ -120,7 +121,7 @@ def fit(
     if use_fiml and roles.ov_x:
         raise IasemError(f"missing='fiml' with exogenous observed covariates ({', '.join(roles.ov_x)}) is not "
                          "available yet")  # fmt: skip
-    if least_squares and roles.ov_x:
+    if (least_squares or estimator == "MLR") and roles.ov_x:
         raise IasemError(f"estimator={estimator!r} with exogenous observed covariates ({', '.join(roles.ov_x)}) "
                          "is not available yet")  # fmt: skip
     incomplete = fiml.missing_data(data, roles.ov) if use_fiml else None
@@ -142,6 +143,10 @@ def fit(
     state = optimum.state
     vcov, vcov_warning = _vcov(state, stats.n - 1 if least_squares else stats)
     warnings += vcov_warning
+    if estimator == "MLR":
+        centred = model_columns(data, roles.ov).dropna().to_numpy(dtype=float) - stats.mean
+        df = stats.p * (stats.p + 1) / 2 - params.n_free
+        vcov, scaling, baseline_scaling = robust.mlr(params, stats, state, centred, df)
     estimates = _parameter_table(table, rep, params, state, vcov, stats, level)
     warnings += _heywood(estimates)
     if incomplete:
@@ -150,6 +155,8 @@ def fit(
         measures = ls.fit_measures(state, stats, params.n_free, estimator)
     else:
         measures = _fit_measures(state, stats, params, roles.ov_x)
+        if estimator == "MLR":
+            measures.update(robust.robust_measures(measures, scaling, baseline_scaling))
     implied = pd.DataFrame(state.sigma, index=stats.names, columns=stats.names)
     sample = pd.DataFrame(stats.cov, index=stats.names, columns=stats.names)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
