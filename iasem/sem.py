@@ -35,6 +35,8 @@ from .syntax import parse_model, partable, variable_roles
 
 ESTIMATORS = ("ML", "MLR", "GLS", "ULS")
 MISSING = ("listwise", "fiml")
+# Estimators implemented for one group of complete data only (so far).
+SINGLE_GROUP_COMPLETE = ("MLR", "GLS", "ULS")
 
 
 def fit(
@@ -90,27 +92,39 @@ def fit(
     >>> round(result.fit_measures["chisq"], 3), result.fit_measures["df"]
     (85.306, 24.0)
     """
+    estimator = _check_options(estimator, missing, group, group_equal, level, data)
+    text = model_text(model)
+    formulas = parse_model(text)
+    if group is not None:
+        return _fit_groups(text, formulas, data, group, tuple(group_equal), std_lv, level)
+    return _fit_single(text, formulas, data, estimator, missing, std_lv, level)
+
+
+def _check_options(estimator: str, missing: str, group, group_equal, level: float, data) -> str:
+    """Refuse, at the boundary and in plain words, any combination the engine cannot compute (yet)."""
     estimator = str(estimator).upper()
     if estimator not in ESTIMATORS:
         raise IasemError(f"estimator {estimator!r} is not available yet; available: {', '.join(ESTIMATORS)}")
-    least_squares = estimator in ls.ESTIMATORS
-    if (least_squares or estimator == "MLR") and (group is not None or missing != "listwise"):
+    if estimator in SINGLE_GROUP_COMPLETE and (group is not None or missing != "listwise"):
         raise IasemError(f"estimator={estimator!r} is available for one group of complete data only "
                          "(missing='listwise', no group=)")  # fmt: skip
     if missing not in MISSING:
         raise IasemError(f"missing={missing!r} is not available yet; available: {', '.join(MISSING)}")
+    if group is not None and missing != "listwise":
+        raise IasemError(f"missing={missing!r} with groups is not available yet")
+    if group is None and group_equal:
+        raise IasemError("group_equal needs group=")
     if not 0 < level < 1:
         raise IasemError(f"level must lie between 0 and 1, not {level}")
     if not isinstance(data, pd.DataFrame):
         raise IasemError("data must be a pandas DataFrame")
-    text = model_text(model)
-    formulas = parse_model(text)
-    if group is not None:
-        if missing != "listwise":
-            raise IasemError(f"missing={missing!r} with groups is not available yet")
-        return _fit_groups(text, formulas, data, group, tuple(group_equal), std_lv, level)
-    if group_equal:
-        raise IasemError("group_equal needs group=")
+    return estimator
+
+
+def _fit_single(text: str, formulas, data: pd.DataFrame, estimator: str, missing: str, std_lv: bool,
+                level: float) -> SEMResult:  # fmt: skip
+    """The one-group path: ML (listwise or FIML), MLR, GLS or ULS."""
+    least_squares = estimator in ls.ESTIMATORS
     use_fiml = missing == "fiml"
     table = partable(formulas, std_lv=std_lv, meanstructure=use_fiml)
     unsupported = unsupported_constraints(table)
@@ -121,7 +135,7 @@ def fit(
     if use_fiml and roles.ov_x:
         raise IasemError(f"missing='fiml' with exogenous observed covariates ({', '.join(roles.ov_x)}) is not "
                          "available yet")  # fmt: skip
-    if (least_squares or estimator == "MLR") and roles.ov_x:
+    if estimator in SINGLE_GROUP_COMPLETE and roles.ov_x:
         raise IasemError(f"estimator={estimator!r} with exogenous observed covariates ({', '.join(roles.ov_x)}) "
                          "is not available yet")  # fmt: skip
     incomplete = fiml.missing_data(data, roles.ov) if use_fiml else None
