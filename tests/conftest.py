@@ -119,3 +119,14 @@ def assert_params_match(table) -> None:
     np.testing.assert_allclose(table.loc[free, "z"], table.loc[free, "z_ref"], rtol=1e-2)
     for column in ("std.lv", "std.all"):
         np.testing.assert_allclose(table[column], table[f"{column}_ref"], rtol=1e-4, atol=1e-6)
+
+
+def joined_with_lavaan(result, ref: dict):
+    """Our parameter rows joined to lavaan's parameterEstimates rows on (lhs, op, rhs); every lavaan row must
+    have its counterpart."""
+    import pandas as pd
+
+    ours = result.params.set_index(["lhs", "op", "rhs"])
+    theirs = pd.DataFrame(ref["params"]).set_index(["lhs", "op", "rhs"])
+    assert set(theirs.index) <= set(ours.index), sorted(set(theirs.index) - set(ours.index))
+    return ours.join(theirs, how="inner", suffixes=("", "_ref"))

@@ -16,7 +16,7 @@ import pytest
 import iasem
 from iasem.resources import resource_path
 
-from .conftest import assert_params_match
+from .conftest import assert_params_match, joined_with_lavaan
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lavaan"
 HS39 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
@@ -41,10 +41,8 @@ def test_estimates_and_standard_errors(fiml_fit):
     result, ref = fiml_fit
     assert result.converged and not result.warnings
     assert result.nobs == ref["nobs"]
-    ours = result.params.set_index(["lhs", "op", "rhs"])
-    theirs = pd.DataFrame(ref["params"]).set_index(["lhs", "op", "rhs"])
-    assert set(theirs.index) == set(ours.index)
-    table = ours.join(theirs, how="inner", suffixes=("", "_ref"))
+    table = joined_with_lavaan(result, ref)
+    assert len(table) == len(result.params) == len(ref["params"])
     assert (table["se"] > 0).sum() == (table["se_ref"] > 0).sum() == ref["fit"]["npar"]
     assert_params_match(table)
 

@@ -18,7 +18,7 @@ import pytest
 import iasem
 from iasem.errors import IasemError
 
-from .conftest import assert_params_match
+from .conftest import assert_params_match, joined_with_lavaan
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lavaan"
 FIT_MEASURES = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue",
@@ -43,10 +43,8 @@ def test_estimates_and_standard_errors(ls_fit):
     result, ref = ls_fit
     assert result.converged and not result.warnings
     assert result.nobs == ref["nobs"]
-    ours = result.params.set_index(["lhs", "op", "rhs"])
-    theirs = pd.DataFrame(ref["params"]).set_index(["lhs", "op", "rhs"])
-    assert set(theirs.index) == set(ours.index)
-    table = ours.join(theirs, how="inner", suffixes=("", "_ref"))
+    table = joined_with_lavaan(result, ref)
+    assert len(table) == len(result.params) == len(ref["params"])
     assert (table["se"] > 0).sum() == (table["se_ref"] > 0).sum() == ref["fit"]["npar"]
     assert_params_match(table)
 

@@ -16,7 +16,7 @@ import pytest
 import iasem
 from iasem.resources import resource_path
 
-from .conftest import HS39, MEDIATION, POLDEM, assert_params_match
+from .conftest import HS39, MEDIATION, POLDEM, assert_params_match, joined_with_lavaan
 
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 DATA = resource_path("data")
@@ -37,18 +37,11 @@ def fitted(name: str) -> tuple[iasem.SEMResult, dict]:
     return iasem.fit(model, pd.read_csv(DATA / data)), reference(name)
 
 
-def merged(result: iasem.SEMResult, ref: dict) -> pd.DataFrame:
-    ours = result.params.set_index(["lhs", "op", "rhs"])
-    theirs = pd.DataFrame(ref["params"]).set_index(["lhs", "op", "rhs"])
-    assert set(theirs.index) <= set(ours.index)
-    return ours.join(theirs, how="inner", suffixes=("", "_ref"))
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_estimates_and_standard_errors(name):
     result, ref = fitted(name)
     assert result.converged and not result.warnings
-    table = merged(result, ref)
+    table = joined_with_lavaan(result, ref)
     assert_params_match(table)
 
 
@@ -62,7 +55,7 @@ def test_fit_measures(name):
 def test_defined_parameters_use_the_delta_method():
     result = iasem.fit(MEDIATION, pd.read_csv(DATA / "political_democracy.csv"))
     ref = reference("poldem_mediation_boot")
-    table = merged(result, ref)
+    table = joined_with_lavaan(result, ref)
     np.testing.assert_allclose(table["est"], table["est_ref"], rtol=1e-4, atol=1e-6)
     defined = result.params[result.params["op"] == ":="].set_index("lhs")
     a, b, c = (result.params.set_index("label").loc[k, "est"] for k in ("a", "b", "c"))

@@ -16,7 +16,7 @@ import pytest
 import iasem
 from iasem.errors import IasemError
 
-from .conftest import assert_params_match
+from .conftest import assert_params_match, joined_with_lavaan
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HS39_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
@@ -55,10 +55,8 @@ def test_estimates_and_robust_standard_errors(mlr_fit):
     result, ref = mlr_fit
     assert result.converged and not result.warnings
     assert result.estimator == "MLR" and result.nobs == ref["nobs"]
-    ours = result.params.set_index(["lhs", "op", "rhs"])
-    theirs = pd.DataFrame(ref["params"]).set_index(["lhs", "op", "rhs"])
-    assert set(theirs.index) == set(ours.index)
-    table = ours.join(theirs, how="inner", suffixes=("", "_ref"))
+    table = joined_with_lavaan(result, ref)
+    assert len(table) == len(result.params) == len(ref["params"])
     assert (table.loc[table.index.get_level_values("op") != ":=", "se_ref"] > 0).sum() == ref["fit"]["npar"]
     assert_params_match(table)
 
