@@ -130,3 +130,24 @@ def joined_with_lavaan(result, ref: dict):
     theirs = pd.DataFrame(ref["params"]).set_index(["lhs", "op", "rhs"])
     assert set(theirs.index) <= set(ours.index), sorted(set(theirs.index) - set(ours.index))
     return ours.join(theirs, how="inner", suffixes=("", "_ref"))
+
+
+def read_delimited(text: str, delimiter: str = ",") -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of an exported CSV/TSV; every row must have the header's width."""
+    import csv
+    import io
+
+    header, *rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+    assert all(len(row) == len(header) for row in rows)
+    return header, [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def plain(cell: str) -> str:
+    """What a respondent reads: the HTML of a label, decoded."""
+    import html
+
+    return html.unescape(cell)
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.split())

@@ -8,9 +8,6 @@ their position within the language, questions by group and code, subquestions by
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import re
 from collections import Counter
 
@@ -19,7 +16,7 @@ import pytest
 from iasem import load_instrument
 from iasem.instruments.export import export, limesurvey
 
-from .conftest import construct_yaml, tricky_bank
+from .conftest import collapse, construct_yaml, plain, read_delimited, tricky_bank
 
 SPECS = ["relational", "intersectoral", "full"]
 LANGS = ["nl", "en"]
@@ -52,19 +49,7 @@ def parse(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
     """Header and rows, as the importer's fgetcsv(tab, '"') loop sees them."""
     text = data.decode("utf-8")
     assert text.startswith("\ufeff"), "LimeSurvey's own export starts with a BOM; Excel needs it for UTF-8"
-    reader = csv.reader(io.StringIO(text[1:], newline=""), delimiter="\t", quotechar='"')
-    header, *rows = list(reader)
-    assert all(len(row) == len(header) for row in rows)
-    return header, [dict(zip(header, row, strict=True)) for row in rows]
-
-
-def plain(cell: str) -> str:
-    """What a respondent reads: the HTML of a text cell, decoded."""
-    return html.unescape(cell)
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
+    return read_delimited(text[1:], "\t")
 
 
 def imported(rows: list[dict[str, str]]) -> dict:

@@ -11,6 +11,7 @@ import pytest
 from iasem import load_instrument
 from iasem.instruments.export import export, qualtrics
 
+from .conftest import collapse, plain
 from .conftest import tricky_bank as shared_tricky_bank
 
 SPECS = ["relational", "intersectoral", "full"]
@@ -118,14 +119,6 @@ def parse(data: bytes) -> list[ParsedBlock]:
             assert q.id and q.text, q
             assert all(label for _, label in q.choices + q.answers), q
     return blocks
-
-
-def plain(line: str) -> str:
-    return html.unescape(line)
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
 
 
 def render(instrument, lang):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import re
 
 import pytest
@@ -12,7 +9,7 @@ import pytest
 from iasem import load_instrument
 from iasem.instruments.export import export, redcap
 
-from .conftest import tricky_bank
+from .conftest import collapse, plain, read_delimited, tricky_bank
 
 SPECS = ["relational", "intersectoral", "full"]
 LANGS = ["nl", "en"]
@@ -59,17 +56,7 @@ VALIDATION, MIN, MAX, BRANCHING, REQUIRED, GROUP = HEADER[7], HEADER[8], HEADER[
 
 def parse(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
     text = data.decode("utf-8-sig")
-    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert all(len(row) == len(header) for row in rows)
-    return header, [dict(zip(header, row, strict=True)) for row in rows]
-
-
-def plain(cell: str) -> str:
-    return html.unescape(cell)
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
+    return read_delimited(text)
 
 
 def parse_choices(cell: str) -> list[tuple[int, str]]:
