@@ -155,7 +155,7 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, estimator: str, missing
     if not optimum.converged:
         warnings.append(f"the optimiser did not converge: {optimum.message}")
     state = optimum.state
-    vcov, vcov_warning = _vcov(state, stats.n - 1 if least_squares else stats)
+    vcov, vcov_warning = _vcov(state, stats.n - 1 if least_squares else stats.n)
     warnings += vcov_warning
     if estimator == "MLR":
         centred = model_columns(data, roles.ov).dropna().to_numpy(dtype=float) - stats.mean
@@ -254,8 +254,8 @@ def _fit_measures_groups(state, stats: list[SampleStats], npar: int, ov_x: list[
     )  # fmt: skip
 
 
-def _vcov(state: MLState, stats: SampleStats | int) -> tuple[np.ndarray | None, list[str]]:
-    n = stats if isinstance(stats, int) else stats.n
+def _vcov(state: MLState, n: int) -> tuple[np.ndarray | None, list[str]]:
+    """(n * information)^-1, with n the sample size the estimator scales by (N, or N - 1 for GLS/ULS)."""
     information = n * state.information
     try:
         vcov = np.linalg.inv(information)
