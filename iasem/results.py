@@ -42,6 +42,8 @@ class SEMResult:
     iterations: int
     warnings: list[str] = field(default_factory=list)
     vcov: pd.DataFrame | None = None
+    # The engine's objects (parameter table, matrices, sample statistics) for post-fit statistics.
+    engine: Any = field(default=None, repr=False, compare=False)
 
     @property
     def residuals(self) -> dict[str, pd.DataFrame]:

@@ -25,6 +25,7 @@ from .engine.estimate import (
     start_values,
     unsupported_constraints,
 )
+from .engine.fitted import FittedModel
 from .engine.lisrel import represent
 from .engine.sample_stats import SampleStats, model_columns, sample_stats
 from .engine.standardized import standardize
@@ -174,8 +175,9 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, estimator: str, missing
     implied = pd.DataFrame(state.sigma, index=stats.names, columns=stats.names)
     sample = pd.DataFrame(stats.cov, index=stats.names, columns=stats.names)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
+    engine = FittedModel(table, [rep], [params], [state], [stats], vcov, estimator, missing)
     return SEMResult(text, estimator, stats.n, estimates, measures, implied, sample, optimum.converged,
-                     optimum.iterations, warnings, vcov_frame)  # fmt: skip
+                     optimum.iterations, warnings, vcov_frame, engine)  # fmt: skip
 
 
 def model_text(model: str | Path) -> str:
@@ -223,8 +225,9 @@ def _fit_groups(text: str, formulas, data: pd.DataFrame, group: str, group_equal
     implied = pd.concat([pd.DataFrame(st_g.sigma, index=names, columns=names) for st_g in state.groups], keys=labels)
     sample = pd.concat([pd.DataFrame(s.cov, index=names, columns=names) for s in stats], keys=labels)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
+    engine = FittedModel(table, reps, params, state.groups, stats, vcov, "ML", "listwise")
     return SEMResult(text, "ML", n, estimates, measures, implied, sample, optimum.converged, optimum.iterations,
-                     warnings, vcov_frame)  # fmt: skip
+                     warnings, vcov_frame, engine)  # fmt: skip
 
 
 def _fit_measures_groups(state, stats: list[SampleStats], npar: int, ov_x: list[str]) -> dict[str, float]:
