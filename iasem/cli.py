@@ -108,15 +108,23 @@ def _fit(args: argparse.Namespace) -> int:
         data = pd.read_csv(data_path)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise IasemError(f"{data_path}: cannot read the data as CSV ({exc})") from None
-    result = fit(args.model, data, estimator=args.estimator)
     out = Path(args.out)
+    names = ("params.csv", "fit_measures.json", "summary.txt")
+    for name in names:  # before fitting: a bootstrap can take minutes
+        check_writable(out / name, args.force)
+    ordered = None
+    if args.ordered:
+        ordered = True if args.ordered == "all" else [c.strip() for c in args.ordered.split(",") if c.strip()]
+    result = fit(
+        args.model, data, estimator=args.estimator, missing=args.missing, ordered=ordered, group=args.group,
+        group_equal=[k.strip() for k in args.group_equal.split(",") if k.strip()], se=args.se,
+        bootstrap=args.bootstrap, ci=args.ci, level=args.level, seed=args.seed,
+    )  # fmt: skip
     files = {
         "params.csv": result.params.to_csv(index=False),
-        "fit_measures.json": json.dumps(result.fit_measures, indent=2),
+        "fit_measures.json": json.dumps(result.to_dict()["fit"], indent=2),
         "summary.txt": result.summary() + "\n",
     }
-    for name in files:
-        check_writable(out / name, args.force)
     for name, text in files.items():
         write_text(out / name, text, force=args.force)
     print(result.summary())
@@ -170,7 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", metavar="MODEL", help="lavaan syntax, a .lav file, or a shipped model name")
     p.add_argument("data", metavar="DATA", help="a CSV file with one row per respondent")
-    p.add_argument("--estimator", default="ML", help="estimator (default ML)")
+    p.add_argument("--estimator", default="ML", help="ML, MLR, WLSMV, GLS or ULS (default ML)")
+    p.add_argument("--missing", default="listwise", choices=["listwise", "fiml"], help="default listwise")
+    p.add_argument("--ordered", metavar="COL[,COL]", help="ordered columns, comma-separated, or all")
+    p.add_argument("--group", metavar="COL", help="fit the model in each group of this column")
+    p.add_argument("--group-equal", metavar="KIND[,KIND]", default="",
+                   help="parameters equal across groups, e.g. loadings,intercepts")  # fmt: skip
+    p.add_argument("--se", choices=["standard", "robust", "bootstrap", "none"], help="default: the estimator's")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap draws (default 0: none)")
+    p.add_argument("--ci", choices=["percentile", "bca"], default="percentile", help="bootstrap interval")
+    p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    p.add_argument("--seed", type=int, help="seed of the bootstrap draws")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=_fit)

@@ -10,6 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .engine.modindices import modification_indices
+from .engine.residuals import with_standardized
+from .errors import IasemError
+
 PARAM_COLUMNS = ["lhs", "op", "rhs", "label", "group", "est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.lv",
                  "std.all"]  # fmt: skip
 SUMMARY_MEASURES = ["npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
@@ -47,12 +51,26 @@ class SEMResult:
 
     @property
     def residuals(self) -> dict[str, pd.DataFrame]:
-        """Raw residuals (S - Sigma) and correlation residuals; with groups, stacked by group label."""
+        """Raw residuals (S - Sigma), correlation residuals, and lavaan's standardized and normalized residuals
+        (z-statistics, :mod:`iasem.engine.residuals`; with a meanstructure also "standardized.mean" /
+        "normalized.mean", one row per group); with groups, stacked by group label. For fits where lavaan's
+        standardized residuals are not available yet (not ML, FIML, fixed covariates, robust standard
+        errors), asking for them raises IasemError saying why."""
         if isinstance(self.sample_cov.index, pd.MultiIndex):
             labels = list(dict.fromkeys(self.sample_cov.index.get_level_values(0)))
             parts = [_residuals(self.sample_cov.loc[g], self.implied_cov.loc[g]) for g in labels]
-            return {kind: pd.concat([part[kind] for part in parts], keys=labels) for kind in ("raw", "cor")}
-        return _residuals(self.sample_cov, self.implied_cov)
+            matrices = {kind: pd.concat([part[kind] for part in parts], keys=labels) for kind in ("raw", "cor")}
+            return with_standardized(self.engine, matrices, labels)
+        return with_standardized(self.engine, _residuals(self.sample_cov, self.implied_cov))
+
+    def modindices(self, *, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
+        """lavaan's ``modindices(fit)``: modification indices and (standardized) expected parameter changes of
+        the parameters the model leaves out, for ML (and MLR) fits of complete data; see
+        :func:`iasem.engine.modindices.modification_indices`. ``sort``: largest first; ``minimum_value``: only
+        indices above it."""
+        if self.engine is None:
+            raise IasemError("modification indices need the fitted model (this result has no engine)")
+        return modification_indices(self.engine, sort=sort, minimum_value=minimum_value)
 
     def summary(self) -> str:
         lines = [

@@ -6,6 +6,7 @@ start values -> matrices -> estimation -> standard errors -> test -> fit measure
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import pandas as pd
 from scipy import stats as st
 
 from . import fit_measures as fm
-from .engine import fiml, ls, multigroup, robust
+from .engine import bootstrap, dwls, fiml, ls, multigroup, ordinal, robust
+from .engine.constraints import fit_constrained, has_general_constraints
 from .engine.defined import evaluate_expression
 from .engine.estimate import (
     MLState,
@@ -26,7 +28,7 @@ from .engine.estimate import (
     unsupported_constraints,
 )
 from .engine.fitted import FittedModel
-from .engine.lisrel import represent
+from .engine.lisrel import MODEL_OPERATORS, represent
 from .engine.sample_stats import SampleStats, model_columns, sample_stats
 from .engine.standardized import standardize
 from .errors import IasemError
@@ -34,10 +36,31 @@ from .resources import resource_path
 from .results import PARAM_COLUMNS, SEMResult
 from .syntax import parse_model, partable, variable_roles
 
-ESTIMATORS = ("ML", "MLR", "GLS", "ULS")
+ESTIMATORS = ("ML", "MLR", "GLS", "ULS", "WLSMV")
 MISSING = ("listwise", "fiml")
+SE = ("standard", "robust", "bootstrap", "none")
+CI = ("percentile", "bca")
 # Estimators implemented for one group of complete data only (so far).
-SINGLE_GROUP_COMPLETE = ("MLR", "GLS", "ULS")
+SINGLE_GROUP_COMPLETE = ("MLR", "GLS", "ULS", "WLSMV")
+# lavaan's default number of bootstrap draws when se = "bootstrap" is asked without a number.
+DEFAULT_DRAWS = 1000
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """The options of one fit, checked at the boundary (:func:`check_options`)."""
+
+    estimator: str = "ML"
+    missing: str = "listwise"
+    ordered: bool | tuple[str, ...] = ()
+    group: str | None = None
+    group_equal: tuple[str, ...] = ()
+    std_lv: bool = False
+    se: str = "standard"
+    bootstrap: int = 0
+    ci: str = "percentile"
+    level: float = 0.95
+    seed: int | None = None
 
 
 def fit(
@@ -46,10 +69,15 @@ def fit(
     *,
     estimator: str = "ML",
     missing: str = "listwise",
-    std_lv: bool = False,
-    level: float = 0.95,
+    ordered: bool | list[str] | None = None,
     group: str | None = None,
     group_equal: tuple[str, ...] | list[str] = (),
+    se: str | None = None,
+    bootstrap: int = 0,
+    ci: str = "percentile",
+    level: float = 0.95,
+    seed: int | None = None,
+    std_lv: bool = False,
 ) -> SEMResult:
     """Fit a structural equation model written in lavaan syntax.
 
@@ -59,20 +87,22 @@ def fit(
         lavaan model syntax, a path to a ``.lav`` file, or the name of a model shipped in ``models/``.
     data : DataFrame
         One row per respondent; the model's observed variables as numeric columns.
-    estimator : {"ML", "MLR", "GLS", "ULS"}
+    estimator : {"ML", "MLR", "WLSMV", "GLS", "ULS"}
         ``"ML"``: maximum likelihood with the biased sample covariance and expected information, as lavaan's
         default. ``"MLR"``: the ML estimates with Huber-White (sandwich) standard errors and the Yuan-Bentler
         scaled chi-square, as lavaan's (single group, complete data; see :mod:`iasem.engine.robust`).
+        ``"WLSMV"``: for ordered data, diagonally weighted least squares on thresholds and polychoric
+        correlations, robust standard errors and the scaled-shifted test (see :mod:`iasem.engine.dwls`); as in
+        lavaan, ``ordered`` data switch the default ML to WLSMV.
         ``"GLS"`` / ``"ULS"``: generalised / unweighted least squares on the unbiased sample covariance, as
         lavaan's (single group, complete data, no exogenous observed covariates; see :mod:`iasem.engine.ls`).
     missing : {"listwise", "fiml"}
         ``"listwise"``: rows with a missing value in a model variable are dropped. ``"fiml"``: full-information
         maximum likelihood over every row with at least one observed model variable, with intercepts (a
         meanstructure) and standard errors from the observed information, as lavaan's ``missing = "fiml"``.
-    std_lv : bool
-        Identify factors by fixing their variances to 1 instead of their first loadings.
-    level : float
-        Confidence level of the Wald intervals ``ci.lower`` and ``ci.upper``.
+    ordered : list of str or True, optional
+        The ordered (Likert) columns, or True for all the model's observed variables: each gets thresholds
+        and its correlations are polychoric (lavaan's ``ordered =``).
     group : str, optional
         A column of ``data`` naming each row's group: the model is fitted in every group at once (lavaan's
         ``group =``), with intercepts, groups in order of first appearance. The ``group`` column of
@@ -80,6 +110,22 @@ def fit(
     group_equal : sequence of str
         lavaan's ``group.equal``: kinds of parameters held equal across groups ("loadings", "intercepts",
         "means", "regressions", "residuals", "residual.covariances", "lv.variances", "lv.covariances").
+    se : {"standard", "robust", "bootstrap", "none"}, optional
+        The standard errors; by default those of the estimator (robust for MLR and WLSMV, bootstrap when
+        ``bootstrap`` draws are asked for). ``"robust"`` with ML gives MLR's sandwich standard errors.
+    bootstrap : int
+        Number of bootstrap draws (rows resampled with replacement, each draw refitted): standard errors
+        are the draws' standard deviations and ``ci.lower``/``ci.upper`` bootstrap intervals, for the
+        ``:=`` rows too. Draws that fail to converge are dropped and reported in ``warnings``.
+    ci : {"percentile", "bca"}
+        The bootstrap interval: lavaan's percentile interval, or the bias-corrected and accelerated one with
+        the acceleration from the jackknife (Efron, 1987).
+    level : float
+        Confidence level of the intervals ``ci.lower`` and ``ci.upper``.
+    seed : int, optional
+        Seed of the bootstrap's random draws.
+    std_lv : bool
+        Identify factors by fixing their variances to 1 instead of their first loadings.
 
     Returns
     -------
@@ -93,89 +139,205 @@ def fit(
     >>> round(result.fit_measures["chisq"], 3), result.fit_measures["df"]
     (85.306, 24.0)
     """
-    estimator = _check_options(estimator, missing, group, group_equal, level, data)
+    options = check_options(
+        estimator=estimator, missing=missing, ordered=ordered, group=group, group_equal=group_equal, se=se,
+        bootstrap=bootstrap, ci=ci, level=level, seed=seed, std_lv=std_lv,
+    )  # fmt: skip
+    if not isinstance(data, pd.DataFrame):
+        raise IasemError("data must be a pandas DataFrame")
     text = model_text(model)
     formulas = parse_model(text)
-    if group is not None:
-        return _fit_groups(text, formulas, data, group, tuple(group_equal), std_lv, level)
-    return _fit_single(text, formulas, data, estimator, missing, std_lv, level)
+    if options.group is not None:
+        return _fit_groups(text, formulas, data, options)
+    return _fit_single(text, formulas, data, options)
 
 
-def _check_options(estimator: str, missing: str, group, group_equal, level: float, data) -> str:
-    """Refuse, at the boundary and in plain words, any combination the engine cannot compute (yet)."""
+def check_options(*, estimator: str, missing: str, ordered, group, group_equal, se, bootstrap, ci: str,
+                  level: float, seed, std_lv: bool) -> FitOptions:  # fmt: skip
+    """Refuse, at the boundary and in plain words, any option or combination the engine cannot compute (yet)."""
     estimator = str(estimator).upper()
     if estimator not in ESTIMATORS:
-        raise IasemError(f"estimator {estimator!r} is not available yet; available: {', '.join(ESTIMATORS)}")
+        raise IasemError(f"estimator {estimator!r} is not available; available: {', '.join(ESTIMATORS)}")
+    if missing not in MISSING:
+        raise IasemError(f"missing={missing!r} is not available; available: {', '.join(MISSING)}")
+    if ordered is None or ordered is False:
+        ordered = ()
+    elif ordered is not True:
+        if isinstance(ordered, str) or not all(isinstance(v, str) for v in ordered):
+            raise IasemError("ordered must be a list of column names, or True for all observed variables")
+        ordered = tuple(ordered)
+    if ordered and estimator == "ML":
+        estimator = "WLSMV"  # as lavaan: ordered data switch the default estimator
+    if ordered and estimator != "WLSMV":
+        raise IasemError(f"estimator={estimator!r} cannot fit ordered variables; use estimator='WLSMV'")
+    if estimator == "WLSMV" and not ordered:
+        raise IasemError("estimator='WLSMV' needs ordered variables: pass ordered=[...] or ordered=True")
     if estimator in SINGLE_GROUP_COMPLETE and (group is not None or missing != "listwise"):
         raise IasemError(f"estimator={estimator!r} is available for one group of complete data only "
                          "(missing='listwise', no group=)")  # fmt: skip
-    if missing not in MISSING:
-        raise IasemError(f"missing={missing!r} is not available yet; available: {', '.join(MISSING)}")
     if group is not None and missing != "listwise":
         raise IasemError(f"missing={missing!r} with groups is not available yet")
     if group is None and group_equal:
         raise IasemError("group_equal needs group=")
     if not 0 < level < 1:
         raise IasemError(f"level must lie between 0 and 1, not {level}")
-    if not isinstance(data, pd.DataFrame):
-        raise IasemError("data must be a pandas DataFrame")
-    return estimator
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
+        raise IasemError(f"bootstrap must be a whole number of draws (0 for none), not {bootstrap!r}")
+    if se is None:
+        se = "bootstrap" if bootstrap else "robust" if estimator in ("MLR", "WLSMV") else "standard"
+    if se not in SE:
+        raise IasemError(f"se={se!r} is not available; available: {', '.join(SE)}")
+    if bootstrap and se != "bootstrap":
+        raise IasemError(f"bootstrap={bootstrap} draws give bootstrap standard errors, not se={se!r}")
+    if se == "bootstrap":
+        bootstrap = int(bootstrap) or DEFAULT_DRAWS
+        if group is not None or missing != "listwise" or ordered:
+            raise IasemError("bootstrap standard errors are available for one group of complete, continuous data "
+                             "only (no group=, missing='listwise', no ordered=)")  # fmt: skip
+    if se == "robust" and estimator in ("GLS", "ULS"):
+        raise IasemError(f"se='robust' is not available for estimator={estimator!r}")
+    if se == "robust" and estimator == "ML" and (group is not None or missing != "listwise"):
+        raise IasemError("se='robust' with ML is available for one group of complete data only")
+    if ci not in CI:
+        raise IasemError(f"ci={ci!r} is not available; available: {', '.join(CI)}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise IasemError(f"seed must be a whole number, not {seed!r}")
+    return FitOptions(estimator, missing, ordered, group, tuple(group_equal), bool(std_lv), se, int(bootstrap), ci,
+                      float(level), None if seed is None else int(seed))  # fmt: skip
 
 
-def _fit_single(text: str, formulas, data: pd.DataFrame, estimator: str, missing: str, std_lv: bool,
-                level: float) -> SEMResult:  # fmt: skip
-    """The one-group path: ML (listwise or FIML), MLR, GLS or ULS."""
+def _ordered_names(options: FitOptions, observed: list[str]) -> list[str]:
+    if options.ordered is True:
+        return list(observed)
+    unknown = [v for v in options.ordered if v not in observed]
+    if unknown:
+        raise IasemError(f"ordered variable(s) {', '.join(unknown)} are not observed variables of the model")
+    return list(options.ordered)
+
+
+def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) -> SEMResult:
+    """The one-group path: ML (listwise or FIML), MLR, GLS, ULS or WLSMV."""
+    estimator, missing = options.estimator, options.missing
     least_squares = estimator in ls.ESTIMATORS
     use_fiml = missing == "fiml"
-    table = partable(formulas, std_lv=std_lv, meanstructure=use_fiml)
-    unsupported = unsupported_constraints(table)
-    if unsupported:
-        raise IasemError(f"constraint(s) {'; '.join(unsupported)} cannot be imposed yet: only equalities between "
-                         "two labels (a == b) are")  # fmt: skip
     roles = variable_roles(formulas)
+    ordered = _ordered_names(options, roles.ov)
+    if ordered:
+        return _fit_ordered(text, formulas, data, options, ordered)
+    table = partable(formulas, std_lv=options.std_lv, meanstructure=use_fiml)
+    constrained = has_general_constraints(table)
+    if constrained and (estimator != "ML" or use_fiml or options.se in ("robust", "bootstrap")):
+        _refuse_constraints(table)
     if use_fiml and roles.ov_x:
         raise IasemError(f"missing='fiml' with exogenous observed covariates ({', '.join(roles.ov_x)}) is not "
                          "available yet")  # fmt: skip
-    if estimator in SINGLE_GROUP_COMPLETE and roles.ov_x:
+    if (estimator in SINGLE_GROUP_COMPLETE or options.se == "robust") and roles.ov_x:
         raise IasemError(f"estimator={estimator!r} with exogenous observed covariates ({', '.join(roles.ov_x)}) "
                          "is not available yet")  # fmt: skip
     incomplete = fiml.missing_data(data, roles.ov) if use_fiml else None
+    complete = None if use_fiml else model_columns(data, roles.ov).dropna()
     stats = incomplete.stats if incomplete else sample_stats(data, roles.ov)
     if least_squares:
         stats = ls.unbiased(stats)
     rep = represent(table, roles.ov, meanstructure=use_fiml)
     params = parameters(rep, table, stats)
     x0 = start_values(params, stats)
-    if incomplete:
-        optimum = fiml.fit(params, incomplete, x0)
-    elif least_squares:
-        optimum = ls.fit(params, stats, x0, estimator)
+    n_eq = 0
+    if constrained:
+        optimum, vcov, n_eq, warnings = fit_constrained(table, rep, params, stats)
+        state = optimum.state
     else:
-        optimum = minimise(params, stats, x0)
-    warnings = list(incomplete.warnings) if incomplete else []
-    if not optimum.converged:
-        warnings.append(f"the optimiser did not converge: {optimum.message}")
-    state = optimum.state
-    vcov, vcov_warning = _vcov(state, stats.n - 1 if least_squares else stats.n)
-    warnings += vcov_warning
-    if estimator == "MLR":
-        centred = model_columns(data, roles.ov).dropna().to_numpy(dtype=float) - stats.mean
+        optimum = fiml.fit(params, incomplete, x0) if incomplete else _estimate(params, stats, x0, estimator)
+        warnings = list(incomplete.warnings) if incomplete else []
+        if not optimum.converged:
+            warnings.append(f"the optimiser did not converge: {optimum.message}")
+        state = optimum.state
+        vcov, vcov_warning = _vcov(state, stats.n - 1 if least_squares else stats.n)
+        warnings += vcov_warning
+    robust_se = options.se == "robust"
+    if robust_se or estimator == "MLR":
+        centred = complete.to_numpy(dtype=float) - stats.mean
         df = stats.p * (stats.p + 1) / 2 - params.n_free
-        vcov, scaling, baseline_scaling = robust.mlr(params, stats, state, centred, df)
-    estimates = _parameter_table(table, rep, params, state, vcov, stats, level)
+        robust_vcov, scaling, baseline_scaling = robust.mlr(params, stats, state, centred, df)
+        if robust_se:
+            vcov = robust_vcov
+    if options.se == "none":
+        vcov = None
+    estimates = _parameter_table(table, rep, params, state, vcov, stats, options.level)
+    if options.se == "bootstrap":
+        refit = _refitter(table, rep, params, complete, estimator, state.x)
+        estimates, vcov, boot_warnings = _bootstrap(estimates, params, refit, len(complete), options)
+        warnings += boot_warnings
     warnings += _heywood(estimates)
     if incomplete:
         measures = fiml.fit_measures(state, incomplete, params.n_free)
     elif least_squares:
         measures = ls.fit_measures(state, stats, params.n_free, estimator)
     else:
-        measures = _fit_measures(state, stats, params, roles.ov_x)
+        measures = _fit_measures(state, stats, params, roles.ov_x, n_eq)
         if estimator == "MLR":
             measures.update(robust.robust_measures(measures, scaling, baseline_scaling))
+    return _result(text, estimator, stats, table, [rep], [params], state, [state], [stats], estimates, measures,
+                   optimum, warnings, vcov, options)  # fmt: skip
+
+
+def _estimate(params: Parameters, stats: SampleStats, x0: np.ndarray, estimator: str):
+    """Minimise the estimator's discrepancy function from ``x0`` (complete, continuous data)."""
+    if estimator in ls.ESTIMATORS:
+        return ls.fit(params, stats, x0, estimator)
+    return minimise(params, stats, x0)
+
+
+def _refuse_constraints(table: pd.DataFrame) -> None:
+    unsupported = unsupported_constraints(table)
+    if unsupported:
+        raise IasemError(f"constraint(s) {'; '.join(unsupported)} cannot be imposed yet: only equalities between "
+                         "two labels (a == b) are")  # fmt: skip
+
+
+def _fit_ordered(text: str, formulas, data: pd.DataFrame, options: FitOptions, ordered: list[str]) -> SEMResult:
+    """WLSMV for ordered variables: thresholds and polychoric correlations, then DWLS."""
+    roles = variable_roles(formulas, fixed_x=False)
+    continuous = [v for v in roles.ov if v not in ordered]
+    if continuous:
+        raise IasemError(f"WLSMV with continuous variables next to ordered ones ({', '.join(continuous)}) is not "
+                         "available yet: list every observed variable in ordered=")  # fmt: skip
+    stats = ordinal.wls_stats(data, roles.ov)
+    n_thresholds = {v: int((stats.threshold_var == k).sum()) for k, v in enumerate(stats.names)}
+    table = partable(formulas, std_lv=options.std_lv, ordered=n_thresholds, fixed_x=False)
+    _refuse_constraints(table)
+    # One group in the delta parameterization: scales fixed at 1, intercepts and latent means at 0.
+    if (table.loc[table["op"].isin(["~*~", "~1"]), "free"] > 0).any():
+        raise IasemError("free scale factors (~*~) or intercepts/means with ordered variables are not available yet")
+    rep = represent(table, roles.ov, meanstructure=True)
+    params = parameters(rep, table, stats)  # type: ignore[arg-type]
+    x0 = start_values(params, stats)  # type: ignore[arg-type]
+    is_tau = (rep.rows["matrix"] == "tau").to_numpy() & (params.index >= 0)
+    x0[params.index[is_tau]] = stats.thresholds[rep.rows["i"].to_numpy()[is_tau]]
+    mask = np.isin(roles.ov, ordered)
+    optimum = dwls.fit(params, stats, x0, mask)
+    warnings = [] if optimum.converged else [f"the optimiser did not converge: {optimum.message}"]
+    state = optimum.state
+    vcov, vcov_warning = _vcov(state, stats.n - 1)
+    warnings += vcov_warning
+    if options.se == "robust" and vcov is not None:
+        vcov = dwls.robust_vcov(dwls.jacobian(params, state.mats, stats), stats)
+    if options.se == "none":
+        vcov = None
+    estimates = _parameter_table(table, rep, params, state, vcov, stats, options.level)
+    warnings += _heywood(estimates)
+    measures = dwls.fit_measures(state, params, stats)
+    return _result(text, "WLSMV", stats, table, [rep], [params], state, [state], [stats], estimates, measures,
+                   optimum, warnings, vcov, options)  # fmt: skip
+
+
+def _result(text, estimator, stats, table, reps, params, state, states, all_stats, estimates, measures, optimum,
+            warnings, vcov, options: FitOptions) -> SEMResult:  # fmt: skip
+    """Wrap one fit into an :class:`SEMResult` (one group; the implied and sample moments as DataFrames)."""
     implied = pd.DataFrame(state.sigma, index=stats.names, columns=stats.names)
     sample = pd.DataFrame(stats.cov, index=stats.names, columns=stats.names)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
-    engine = FittedModel(table, [rep], [params], [state], [stats], vcov, estimator, missing)
+    engine = FittedModel(table, reps, params, states, all_stats, vcov, estimator, options.missing)
     return SEMResult(text, estimator, stats.n, estimates, measures, implied, sample, optimum.converged,
                      optimum.iterations, warnings, vcov_frame, engine)  # fmt: skip
 
@@ -195,9 +357,9 @@ def model_text(model: str | Path) -> str:
     raise IasemError(f"{text!r} is neither model syntax, a file, nor a shipped model ({', '.join(known) or 'none'})")
 
 
-def _fit_groups(text: str, formulas, data: pd.DataFrame, group: str, group_equal: tuple[str, ...], std_lv: bool,
-                level: float) -> SEMResult:  # fmt: skip
+def _fit_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) -> SEMResult:
     """The multi-group path (listwise ML): one parameter table for all groups, x shared through equalities."""
+    group, group_equal, std_lv, level = options.group, options.group_equal, options.std_lv, options.level
     if any(f.op in (":=", "==", "<", ">") for f in formulas):
         raise IasemError("defined parameters and constraints (:=, ==, <, >) with groups are not available yet")
     roles = variable_roles(formulas)
@@ -214,6 +376,8 @@ def _fit_groups(text: str, formulas, data: pd.DataFrame, group: str, group_equal
     n = sum(s.n for s in stats)
     vcov, vcov_warning = _vcov(state, n)
     warnings += vcov_warning
+    if options.se == "none":
+        vcov = None
     estimates = pd.concat(
         [_parameter_table(table, rep, p, st_g, vcov, s, level, group=g)
          for g, (rep, p, st_g, s) in enumerate(zip(reps, params, state.groups, stats, strict=True), start=1)],
@@ -271,10 +435,11 @@ def _vcov(state: MLState, n: int) -> tuple[np.ndarray | None, list[str]]:
 
 def _parameter_table(table, rep, params: Parameters, state: MLState, vcov, stats, level: float,
                      group: int = 1) -> pd.DataFrame:  # fmt: skip
-    values = params.row_values(state.x)
+    # Read from the matrices, not x: some fixed rows take computed values (ordered residual variances).
+    values = _matrix_values(rep, state.mats)
     se_free = np.sqrt(np.clip(np.diag(vcov), 0, None)) if vcov is not None else np.full(params.n_free, np.nan)
     se = np.where(params.index >= 0, se_free[np.maximum(params.index, 0)], 0.0)
-    model_rows = table["op"].isin(["=~", "~", "~~", "~1"]) & (table["group"] == group)
+    model_rows = table["op"].isin(MODEL_OPERATORS) & (table["group"] == group)
     rows = rep.rows.iloc[: int(model_rows.sum())]
     out = rows[["lhs", "op", "rhs", "label"]].copy()
     out["group"] = group
@@ -294,32 +459,124 @@ def _parameter_table(table, rep, params: Parameters, state: MLState, vcov, stats
     return out[PARAM_COLUMNS].reset_index(drop=True)
 
 
+def _matrix_values(rep, mats) -> np.ndarray:
+    """The value of every model row as it stands in the matrices."""
+    matrices = {"lambda": mats.lam, "theta": mats.theta, "psi": mats.psi, "beta": mats.beta, "nu": mats.nu,
+                "alpha": mats.alpha, "tau": mats.tau, "delta": mats.delta}  # fmt: skip
+    return np.array([matrices[m][i, j] for m, i, j in rep.rows[["matrix", "i", "j"]].itertuples(index=False)])
+
+
+def _defined_function(defined: pd.DataFrame, model_rows: pd.DataFrame, params: Parameters):
+    """x -> the values of the ``:=`` rows, each expression evaluated on the labelled model rows."""
+    labelled = model_rows[model_rows["label"] != ""]
+    positions, names = labelled.index.to_numpy(), list(labelled["label"])
+    expressions = list(zip(defined["lhs"], defined["rhs"], strict=True))
+
+    def values(x: np.ndarray) -> np.ndarray:
+        row_values = params.row_values(x)[positions]
+        env = dict(zip(names, row_values, strict=True))
+        out = []
+        for name, expression in expressions:  # a defined parameter may use those defined before it
+            env[name] = evaluate_expression(expression, env)
+            out.append(env[name])
+        return np.array(out)
+
+    return values
+
+
 def _defined_rows(defined, model_rows, params: Parameters, state: MLState, vcov, rep) -> pd.DataFrame:
     """Values by the expression, standard errors by the delta method with a central-difference Jacobian."""
+    values = _defined_function(defined, model_rows, params)
+    est = values(state.x)
+    jac = np.zeros((len(defined), params.n_free))
+    for k in range(params.n_free):
+        h = 1e-6 * max(1.0, abs(state.x[k]))
+        up, down = state.x.copy(), state.x.copy()
+        up[k] += h
+        down[k] -= h
+        jac[:, k] = (values(up) - values(down)) / (2 * h)
+    if vcov is not None:
+        se = np.sqrt(np.clip(np.einsum("dk,kl,dl->d", jac, vcov, jac), 0.0, None))
+    else:
+        se = np.full(len(defined), np.nan)
     labelled = model_rows[model_rows["label"] != ""]
-
-    def labels(x: np.ndarray) -> dict[str, float]:
-        values = params.row_values(x)[: len(model_rows)]
-        return {lab: values[k] for k, lab in zip(labelled.index, labelled["label"], strict=True)}
-
-    def std_labels(column: str) -> dict[str, float]:
-        return dict(zip(labelled["label"], labelled[column], strict=True))
-
     rows = []
-    for r in defined.itertuples():
-        est = evaluate_expression(r.rhs, labels(state.x))
-        jac = np.zeros(params.n_free)
-        for k in range(params.n_free):
-            h = 1e-6 * max(1.0, abs(state.x[k]))
-            up, down = state.x.copy(), state.x.copy()
-            up[k] += h
-            down[k] -= h
-            jac[k] = (evaluate_expression(r.rhs, labels(up)) - evaluate_expression(r.rhs, labels(down))) / (2 * h)
-        se = float(np.sqrt(max(jac @ vcov @ jac, 0.0))) if vcov is not None else np.nan
-        rows.append({"lhs": r.lhs, "op": ":=", "rhs": r.rhs, "label": r.lhs, "group": 0, "est": est, "se": se,
-                     "std.lv": evaluate_expression(r.rhs, std_labels("std.lv")),
-                     "std.all": evaluate_expression(r.rhs, std_labels("std.all"))})  # fmt: skip
+    for k, r in enumerate(defined.itertuples()):
+        # A label shared by several rows names the first one (as lavaan).
+        first = labelled.drop_duplicates("label")
+        std = {c: evaluate_expression(r.rhs, {**dict(zip(first["label"], first[c], strict=True)),
+                                               **{d["lhs"]: d[c] for d in rows}})
+               for c in ("std.lv", "std.all")}  # fmt: skip
+        rows.append({"lhs": r.lhs, "op": ":=", "rhs": r.rhs, "label": r.lhs, "group": 0, "est": est[k], "se": se[k],
+                     **std})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFrame, estimator: str,
+              x_hat: np.ndarray):  # fmt: skip
+    """rows -> the free parameters and ``:=`` values refitted on those rows of the complete data (None when the
+    refit fails), starting from the estimates: one bootstrap or jackknife replicate."""
+    values = complete.to_numpy(dtype=float)
+    names = list(complete.columns)
+    model_rows = rep.rows.iloc[: int(table["op"].isin(MODEL_OPERATORS).sum())]
+    defined = table[table["op"] == ":="]
+    defined_values = _defined_function(defined, model_rows, params) if not defined.empty else None
+
+    def refit(rows: np.ndarray) -> np.ndarray | None:
+        sample = values[rows]
+        mean = sample.mean(axis=0)
+        centred = sample - mean
+        stats = SampleStats(names, len(rows), centred.T @ centred / len(rows), mean)
+        if estimator in ls.ESTIMATORS:
+            stats = ls.unbiased(stats)
+        try:
+            boot_params = parameters(rep, table, stats)
+            optimum = _estimate(boot_params, stats, x_hat, estimator)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None
+        if not optimum.converged:
+            return None
+        x = optimum.state.x
+        return x if defined_values is None else np.concatenate([x, defined_values(x)])
+
+    return refit
+
+
+def _bootstrap(estimates: pd.DataFrame, params: Parameters, refit, n_rows: int,
+               options: FitOptions) -> tuple[pd.DataFrame, np.ndarray, list[str]]:  # fmt: skip
+    """Replace the standard errors and intervals of the free and ``:=`` rows by bootstrap ones (lavaan's
+    ``se = "bootstrap"``): standard deviations of the draws, and percentile or BCa intervals."""
+    result = bootstrap.draw(n_rows, options.bootstrap, refit, options.seed)
+    draws = result.draws
+    warnings = []
+    if result.failed:
+        warnings.append(f"{result.failed} of {options.bootstrap} bootstrap draws failed to converge and were dropped")
+    free_rows = np.flatnonzero(params.index[: len(estimates)] >= 0)
+    free_rows = free_rows[estimates.loc[free_rows, "op"].to_numpy() != ":="]
+    defined_rows = np.flatnonzero(estimates["op"].to_numpy() == ":=")
+    columns = np.concatenate([params.index[free_rows], params.n_free + np.arange(len(defined_rows))])
+    rows = np.concatenate([free_rows, defined_rows])
+    point = estimates.loc[rows, "est"].to_numpy(dtype=float)
+    picked = draws[:, columns]
+    if options.ci == "bca":
+        jack = bootstrap.jackknife(n_rows, refit)[:, columns]
+        lower, upper = bootstrap.bca_interval(picked, point, jack, options.level)
+    else:
+        lower, upper = bootstrap.percentile_interval(picked, options.level)
+    # lavaan's divisors: B for the free parameters (times sqrt(N / (N - 1)) for the estimators that scale by
+    # N - 1), B - 1 for the := rows.
+    scale = np.sqrt(n_rows / (n_rows - 1)) if options.estimator in ls.ESTIMATORS else 1.0
+    n_model = len(free_rows)
+    se = np.concatenate([scale * bootstrap.se(picked[:, :n_model], ddof=0), bootstrap.se(picked[:, n_model:], ddof=1)])
+    out = estimates.copy()
+    out.loc[rows, "se"] = se
+    out.loc[rows, "ci.lower"] = lower
+    out.loc[rows, "ci.upper"] = upper
+    free = out["se"] > 0
+    out["z"] = np.where(free, out["est"] / out["se"].where(free), np.nan)
+    out["pvalue"] = np.where(free, 2 * st.norm.sf(np.abs(out["z"])), np.nan)
+    vcov = scale**2 * np.cov(draws[:, : params.n_free], rowvar=False, ddof=0)
+    return out, vcov, warnings
 
 
 def _heywood(estimates: pd.DataFrame) -> list[str]:
@@ -328,13 +585,15 @@ def _heywood(estimates: pd.DataFrame) -> list[str]:
     return [f"negative variance (Heywood case): {r.lhs} ~~ {r.rhs} = {r.est:.4f}" for r in negative.itertuples()]
 
 
-def _fit_measures(state: MLState, stats: SampleStats, params: Parameters, ov_x: list[str]) -> dict[str, float]:
+def _fit_measures(state: MLState, stats: SampleStats, params: Parameters, ov_x: list[str],
+                  n_equalities: int = 0) -> dict[str, float]:  # fmt: skip
+    """ML's fit measures; each independent equality constraint adds a degree of freedom (as lavaan)."""
     baseline_chisq, baseline_df = _baseline(stats, ov_x)
     return fm.standard_measures(
         fmin=state.fmin,
         n=stats.n,
-        df=stats.p * (stats.p + 1) / 2 - params.n_free,
-        npar=params.n_free,
+        df=stats.p * (stats.p + 1) / 2 - params.n_free + n_equalities,
+        npar=params.n_free - n_equalities,
         baseline_chisq=baseline_chisq,
         baseline_df=baseline_df,
         logl=fm.loglik_normal(stats.cov, state.sigma, stats.n),

@@ -108,7 +108,9 @@ def test_cli_fit_writes_the_tables(tmp_path, capsys):
 
 def test_fit_rejects_what_it_cannot_do_yet_with_a_clear_message():
     data = pd.read_csv(resource_path("data") / "holzinger_swineford_1939.csv")
-    with pytest.raises(iasem.IasemError, match="estimator 'WLSMV' is not available yet"):
+    with pytest.raises(iasem.IasemError, match="estimator 'WLSM' is not available"):
+        iasem.fit("f =~ x1 + x2 + x3", data, estimator="WLSM")
+    with pytest.raises(iasem.IasemError, match="needs ordered variables"):
         iasem.fit("f =~ x1 + x2 + x3", data, estimator="WLSMV")
     with pytest.raises(iasem.IasemError, match="no column"):
         iasem.fit("f =~ x1 + x2 + nosuch", data)

@@ -137,6 +137,7 @@ LAVAAN = Path(__file__).parent / "fixtures" / "lavaan"
         ("partable_hs39_cfa_stdlv", {"std_lv": True}),
         ("partable_hs39_cfa_constraints", {}),
         ("partable_hs39_multigroup_scalar", {"ngroups": 2, "group_equal": ("loadings", "intercepts")}),
+        ("partable_hs39_ordinal_wlsmv", {"ordered": {f"x{i}": 4 for i in range(1, 10)}}),
     ],
 )
 def test_partable_equals_lavaans(name, options):

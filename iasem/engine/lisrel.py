@@ -10,10 +10,13 @@ CFA, path analysis and full SEM:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+# The operators of parameter-table rows that live in the model matrices (not :=, ==, <, >).
+MODEL_OPERATORS = ("=~", "~", "~~", "~1", "|", "~*~")
 
 
 @dataclass
@@ -28,19 +31,27 @@ class Representation:
     @property
     def shapes(self) -> dict[str, tuple[int, int]]:
         p, m = len(self.ov), len(self.lv)
-        return {"lambda": (p, m), "theta": (p, p), "psi": (m, m), "beta": (m, m), "nu": (p, 1), "alpha": (m, 1)}
+        n_th = int((self.rows["op"] == "|").sum())
+        return {"lambda": (p, m), "theta": (p, p), "psi": (m, m), "beta": (m, m), "nu": (p, 1), "alpha": (m, 1),
+                "tau": (n_th, 1), "delta": (p, 1)}  # fmt: skip
 
 
 def represent(table: pd.DataFrame, ov: list[str], meanstructure: bool) -> Representation:
-    rows = table[table["op"].isin(["=~", "~", "~~", "~1"])].copy()
+    rows = table[table["op"].isin(MODEL_OPERATORS)].copy()
     lv = list(dict.fromkeys(rows.loc[rows["op"] == "=~", "lhs"]))
     structural = set(rows.loc[rows["op"] == "~", "lhs"]) | set(rows.loc[rows["op"] == "~", "rhs"])
     promoted = [v for v in ov if v in structural and v not in lv]
     latent = lv + promoted
     o, l_ = {v: k for k, v in enumerate(ov)}, {v: k for k, v in enumerate(latent)}
     where = []
+    n_th = 0
     for r in rows.itertuples():
-        if r.op == "=~":
+        if r.op == "|":
+            where.append(("tau", n_th, 0))
+            n_th += 1
+        elif r.op == "~*~":
+            where.append(("delta", o[r.lhs], 0))
+        elif r.op == "=~":
             where.append(("lambda", o[r.rhs], l_[r.lhs]))
         elif r.op == "~":
             where.append(("beta", l_[r.lhs], l_[r.rhs]))
@@ -69,6 +80,8 @@ class Matrices:
     beta: np.ndarray
     nu: np.ndarray
     alpha: np.ndarray
+    tau: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+    delta: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         m = self.beta.shape[0]
@@ -92,12 +105,14 @@ def fill(rep: Representation, values: np.ndarray) -> Matrices:
         mats[name][i, j] = value
         if name in ("theta", "psi"):
             mats[name][j, i] = value
-    return Matrices(mats["lambda"], mats["theta"], mats["psi"], mats["beta"], mats["nu"], mats["alpha"])
+    return Matrices(mats["lambda"], mats["theta"], mats["psi"], mats["beta"], mats["nu"], mats["alpha"], mats["tau"],
+                    mats["delta"])  # fmt: skip
 
 
 def derivatives(rep: Representation, mats: Matrices) -> tuple[np.ndarray, np.ndarray]:
     """dSigma/d(row value) as a (rows, p, p) stack and dmu/d(row value) as (rows, p): lavaan's Delta, one
-    slice per model row (fixed rows included; the estimator keeps the free ones)."""
+    slice per model row (fixed rows included; the estimator keeps the free ones). Thresholds and scale factors
+    leave both untouched (zero slices)."""
     p, q = len(rep.ov), len(rep.rows)
     a = mats.ib_inv
     la = mats.lam @ a  # Lambda (I-B)^-1

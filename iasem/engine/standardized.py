@@ -43,6 +43,8 @@ def standardize(rep: Representation, mats: Matrices, sigma: np.ndarray, est: pd.
                 out[k] = value / (sd(lhs) * sd(rhs))
             elif op == "~~":
                 out[k] = value / (residual_sd(lhs) * residual_sd(rhs))
-            elif op == "~1":
+            elif op in ("~1", "|"):
                 out[k] = value / sd(lhs)
+            elif op == "~*~":
+                out[k] = value
     return out

@@ -76,7 +76,9 @@ def parse_model(text: str, source: str = "model") -> list[Formula]:
         if op in EXPRESSION_OPERATORS:
             if op == ":=" and not _NAME.match(lhs_text):
                 raise ModelSyntaxError(f"':=' defines a parameter; {lhs_text!r} is not a valid name", line_no, source)
-            formulas.append(Formula(lhs_text, op, rhs_text.replace(" ", ""), Modifiers(), line_no, block))
+            formulas.append(
+                Formula(lhs_text.replace(" ", ""), op, rhs_text.replace(" ", ""), Modifiers(), line_no, block)
+            )
             continue
         if op in ("~*~", "<~"):
             raise ModelSyntaxError(f"the {op} operator is not supported", line_no, source)

@@ -75,8 +75,14 @@ def partable(
     fixed_x: bool = True,
     ngroups: int = 1,
     group_equal: tuple[str, ...] | list[str] = (),
+    ordered: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Build lavaan's parameter table for ``model`` (lavaan syntax or parsed formulas).
+
+    ``ordered`` maps each ordered (categorical) observed variable to its number of thresholds (categories - 1):
+    as lavaan's default "delta" parameterization, each gets free thresholds ``x | t1, ...``, a residual
+    variance fixed at 1 (its value follows from the unit variance of the latent response), a scale
+    ``x ~*~ x`` fixed at 1 and an intercept fixed at 0; the model then always has a meanstructure.
 
     With ``ngroups`` > 1 the rows are repeated per group (``block`` = ``group``), with lavaan's multi-group
     defaults: a meanstructure, and ``group_equal`` (lavaan's ``group.equal``) making the listed kinds of
@@ -107,11 +113,16 @@ def partable(
             if len(values) > 1 and len(values) != ngroups:
                 raise ModelSyntaxError(f"{f.lhs} {f.op} {f.rhs}: a modifier with {len(values)} values for "
                                        f"{ngroups} group(s)", f.line)  # fmt: skip
-    roles = variable_roles(formulas, fixed_x)
-    meanstructure = meanstructure or ngroups > 1
+    ordered = dict(ordered or {})
+    roles = variable_roles(formulas, fixed_x and not ordered)
+    unknown_ordered = [v for v in ordered if v not in roles.ov]
+    if unknown_ordered:
+        raise ModelSyntaxError(f"ordered variable(s) {', '.join(unknown_ordered)} are not observed variables of "
+                               "the model")  # fmt: skip
+    meanstructure = meanstructure or ngroups > 1 or bool(ordered)
     rows = []
     for g in range(1, ngroups + 1):
-        for row in _group_rows(formulas, roles, g, std_lv=std_lv, meanstructure=meanstructure):
+        for row in _group_rows(formulas, roles, g, std_lv=std_lv, meanstructure=meanstructure, ordered=ordered):
             if g > 1 and row["user"] == 0:
                 # lavaan frees latent means where intercepts are equal (not means), and latent variances
                 # where loadings are equal under std.lv (not lv.variances), in every group but the first.
@@ -138,14 +149,16 @@ def partable(
         for f in formulas if f.op in EXPRESSION_OPERATORS
     ]  # fmt: skip
     if extra:
-        table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
+        # lavaan writes the user's :=, ==, <, > rows before the equalities implied by shared labels (user 2).
+        implied = (table["op"] == "==") & (table["user"] == 2)
+        table = pd.concat([table[~implied], pd.DataFrame(extra), table[implied]], ignore_index=True)
         table["id"] = np.arange(1, len(table) + 1)
     _check_labels(table, formulas)
     return table[COLUMNS].astype({"id": int, "user": int, "block": int, "group": int, "free": int, "exo": int})
 
 
-def _group_rows(formulas: list[Formula], roles: VariableRoles, g: int, *, std_lv: bool,
-                meanstructure: bool) -> list[dict]:  # fmt: skip
+def _group_rows(formulas: list[Formula], roles: VariableRoles, g: int, *, std_lv: bool, meanstructure: bool,
+                ordered: dict[str, int]) -> list[dict]:  # fmt: skip
     """The rows of group ``g`` (1-based): the user's formulas with that group's modifiers, then the defaults."""
     rows: list[dict] = []
     seen: dict[tuple[str, str, str], int] = {}
@@ -191,8 +204,11 @@ def _group_rows(formulas: list[Formula], roles: VariableRoles, g: int, *, std_lv
         if key(lhs, op, rhs) not in seen:
             add(lhs, op, rhs, user=0, free=free, ustart=ustart, exo=exo)
 
+    for v in roles.ov:
+        for k in range(1, ordered.get(v, 0) + 1):
+            default(v, "|", f"t{k}", free=True)
     for v in [*roles.ov_nox, *roles.lv]:
-        if std_lv and v in roles.lv:
+        if (std_lv and v in roles.lv) or v in ordered:
             default(v, "~~", v, free=False, ustart=1.0)
         else:
             default(v, "~~", v, free=True)
@@ -203,9 +219,12 @@ def _group_rows(formulas: list[Formula], roles: VariableRoles, g: int, *, std_lv
     for i, a in enumerate(roles.ov_x):  # lower triangle, column by column, as lavaan orders it
         for b in roles.ov_x[i:]:
             default(a, "~~", b, free=False, exo=1)
+    for v in roles.ov:
+        if v in ordered:
+            default(v, "~*~", v, free=False, ustart=1.0)
     if meanstructure:
         for v in roles.ov_nox:
-            default(v, "~1", "", free=True)
+            default(v, "~1", "", free=v not in ordered, ustart=0.0 if v in ordered else np.nan)
         for v in roles.ov_x:
             default(v, "~1", "", free=False, exo=1)
         for v in roles.lv:
