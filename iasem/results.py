@@ -48,6 +48,9 @@ class SEMResult:
     vcov: pd.DataFrame | None = None
     # The engine's objects (parameter table, matrices, sample statistics) for post-fit statistics.
     engine: Any = field(default=None, repr=False, compare=False)
+    # The successful bootstrap draws (one row per draw; columns "lhs op rhs" of the free parameters, then the
+    # := names), as lavaan's lavInspect(fit, "boot"); None without a bootstrap.
+    boot: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def residuals(self) -> dict[str, pd.DataFrame]:

@@ -266,7 +266,7 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
     estimates = _parameter_table(table, rep, params, state, vcov, stats, options.level)
     if options.se == "bootstrap":
         refit = _refitter(table, rep, params, complete, estimator, state.x)
-        estimates, vcov, boot_warnings = _bootstrap(estimates, params, refit, len(complete), options)
+        estimates, vcov, boot_warnings, draws = _bootstrap(estimates, params, refit, len(complete), options)
         warnings += boot_warnings
     warnings += _heywood(estimates)
     if incomplete:
@@ -277,8 +277,11 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
         measures = _fit_measures(state, stats, params, roles.ov_x, n_eq)
         if estimator == "MLR":
             measures.update(robust.robust_measures(measures, scaling, baseline_scaling))
-    return _result(text, estimator, stats, table, [rep], [params], state, [state], [stats], estimates, measures,
-                   optimum, warnings, vcov, options)  # fmt: skip
+    result = _result(text, estimator, stats, table, [rep], [params], state, [state], [stats], estimates, measures,
+                     optimum, warnings, vcov, options)  # fmt: skip
+    if options.se == "bootstrap":
+        result.boot = draws
+    return result
 
 
 def _estimate(params: Parameters, stats: SampleStats, x0: np.ndarray, estimator: str):
@@ -521,6 +524,8 @@ def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFra
     model_rows = rep.rows.iloc[: int(table["op"].isin(MODEL_OPERATORS).sum())]
     defined = table[table["op"] == ":="]
     defined_values = _defined_function(defined, model_rows, params) if not defined.empty else None
+    position, _ = free_positions(table)
+    fixed_x = bool(((table["exo"] == 1) & (table["free"] == 0)).any())
 
     def refit(rows: np.ndarray) -> np.ndarray | None:
         sample = values[rows]
@@ -530,7 +535,8 @@ def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFra
         if estimator in ls.ESTIMATORS:
             stats = ls.unbiased(stats)
         try:
-            boot_params = parameters(rep, table, stats)
+            # Fixed exogenous covariates take each sample's own moments; otherwise the mapping is the same.
+            boot_params = group_parameters(rep, stats, position, params.n_free) if fixed_x else params
             optimum = _estimate(boot_params, stats, x_hat, estimator)
         except (np.linalg.LinAlgError, ValueError, FloatingPointError):
             return None
@@ -543,7 +549,7 @@ def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFra
 
 
 def _bootstrap(estimates: pd.DataFrame, params: Parameters, refit, n_rows: int,
-               options: FitOptions) -> tuple[pd.DataFrame, np.ndarray, list[str]]:  # fmt: skip
+               options: FitOptions) -> tuple[pd.DataFrame, np.ndarray, list[str], pd.DataFrame]:  # fmt: skip
     """Replace the standard errors and intervals of the free and ``:=`` rows by bootstrap ones (lavaan's
     ``se = "bootstrap"``): standard deviations of the draws, and percentile or BCa intervals."""
     result = bootstrap.draw(n_rows, options.bootstrap, refit, options.seed)
@@ -576,7 +582,8 @@ def _bootstrap(estimates: pd.DataFrame, params: Parameters, refit, n_rows: int,
     out["z"] = np.where(free, out["est"] / out["se"].where(free), np.nan)
     out["pvalue"] = np.where(free, 2 * st.norm.sf(np.abs(out["z"])), np.nan)
     vcov = scale**2 * np.cov(draws[:, : params.n_free], rowvar=False, ddof=0)
-    return out, vcov, warnings
+    names = [f"{r.lhs}{r.op}{r.rhs}" if r.op != ":=" else r.lhs for r in out.loc[rows].itertuples()]
+    return out, vcov, warnings, pd.DataFrame(picked, columns=names)
 
 
 def _heywood(estimates: pd.DataFrame) -> list[str]:

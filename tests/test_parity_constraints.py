@@ -55,7 +55,7 @@ def test_fit_matches_lavaan(name):
 
 
 def test_defined_parameters_under_constraints():
-    result, ref, theirs = _fit("constraints_poldem_labels_defined")
+    result, _, theirs = _fit("constraints_poldem_labels_defined")
     ours = result.params[result.params["op"] == ":="].set_index("lhs")
     lavaan = theirs[theirs["op"] == ":="].set_index("lhs")
     for name in lavaan.index:

@@ -11,6 +11,7 @@ CFA, path analysis and full SEM:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -28,12 +29,24 @@ class Representation:
     rows: pd.DataFrame  # the model rows (no :=, ==, <, >), with columns matrix, i, j
     meanstructure: bool
 
-    @property
+    @cached_property
     def shapes(self) -> dict[str, tuple[int, int]]:
         p, m = len(self.ov), len(self.lv)
         n_th = int((self.rows["op"] == "|").sum())
         return {"lambda": (p, m), "theta": (p, p), "psi": (m, m), "beta": (m, m), "nu": (p, 1), "alpha": (m, 1),
                 "tau": (n_th, 1), "delta": (p, 1)}  # fmt: skip
+
+    @cached_property
+    def locations(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """For each matrix, its rows' positions in ``rows`` and their (i, j): computed once, since every
+        evaluation of the model reads them (the rows must not change after :func:`represent`)."""
+        names = self.rows["matrix"].to_numpy()
+        i, j = self.rows["i"].to_numpy(dtype=int), self.rows["j"].to_numpy(dtype=int)
+        out = {}
+        for name in self.shapes:
+            k = np.flatnonzero(names == name)
+            out[name] = (k, i[k], j[k])
+        return out
 
 
 def represent(table: pd.DataFrame, ov: list[str], meanstructure: bool) -> Representation:
@@ -100,11 +113,15 @@ class Matrices:
 
 def fill(rep: Representation, values: np.ndarray) -> Matrices:
     """Matrices with every row's value: ``values`` holds one value per model row (fixed or estimated)."""
-    mats = {name: np.zeros(shape) for name, shape in rep.shapes.items()}
-    for (name, i, j), value in zip(rep.rows[["matrix", "i", "j"]].itertuples(index=False), values, strict=True):
-        mats[name][i, j] = value
+    values = np.asarray(values, dtype=float)
+    mats = {}
+    for name, shape in rep.shapes.items():
+        matrix = np.zeros(shape)
+        k, i, j = rep.locations[name]
+        matrix[i, j] = values[k]
         if name in ("theta", "psi"):
-            mats[name][j, i] = value
+            matrix[j, i] = values[k]
+        mats[name] = matrix
     return Matrices(mats["lambda"], mats["theta"], mats["psi"], mats["beta"], mats["nu"], mats["alpha"], mats["tau"],
                     mats["delta"])  # fmt: skip
 
@@ -120,24 +137,27 @@ def derivatives(rep: Representation, mats: Matrices) -> tuple[np.ndarray, np.nda
     alpha_mean = (a @ mats.alpha).ravel()
     d_sigma = np.zeros((q, p, p))
     d_mu = np.zeros((q, p))
-    for k, (name, i, j) in enumerate(rep.rows[["matrix", "i", "j"]].itertuples(index=False)):
-        if name == "lambda":
-            d_sigma[k, i, :] = m_lam[j, :]
-            d_mu[k, i] = alpha_mean[j]
-        elif name == "theta":
-            d_sigma[k, i, j] = 1.0
-        elif name == "psi":
-            d_sigma[k] = np.outer(la[:, i], la[:, j])
-        elif name == "beta":
-            # dA = A E_ij A, so dSigma = Lambda A E_ij (A Psi A') Lambda' + transpose
-            d_sigma[k] = np.outer(la[:, i], m_lam[j, :])
-            d_mu[k] = la[:, i] * alpha_mean[j]
-        elif name == "nu":
-            d_mu[k, i] = 1.0
-        elif name == "alpha":
-            d_mu[k] = la[:, i]
-        if not (name in ("psi", "theta") and i == j):
-            # Each term above has a transposed twin: an off-diagonal (co)variance sits at (i, j) and (j, i),
-            # and a loading or regression enters Sigma on both sides.
-            d_sigma[k] += d_sigma[k].T
+    loc = rep.locations
+    k, i, j = loc["lambda"]
+    d_sigma[k, i, :] = m_lam[j, :]
+    d_mu[k, i] = alpha_mean[j]
+    k, i, j = loc["theta"]
+    d_sigma[k, i, j] = 1.0
+    k, i, j = loc["psi"]
+    d_sigma[k] = la[:, i].T[:, :, None] * la[:, j].T[:, None, :]
+    k, i, j = loc["beta"]
+    # dA = A E_ij A, so dSigma = Lambda A E_ij (A Psi A') Lambda' + transpose
+    d_sigma[k] = la[:, i].T[:, :, None] * m_lam[j, :][:, None, :]
+    d_mu[k] = la[:, i].T * alpha_mean[j][:, None]
+    k, i, _ = loc["nu"]
+    d_mu[k, i] = 1.0
+    k, i, _ = loc["alpha"]
+    d_mu[k] = la[:, i].T
+    # Each term above has a transposed twin: an off-diagonal (co)variance sits at (i, j) and (j, i), and a
+    # loading or regression enters Sigma on both sides. Variances (diagonal of Psi and Theta) have none.
+    twin = np.ones(q, dtype=bool)
+    for name in ("psi", "theta"):
+        k, i, j = loc[name]
+        twin[k[i == j]] = False
+    d_sigma[twin] += np.swapaxes(d_sigma[twin], 1, 2)
     return d_sigma, d_mu
