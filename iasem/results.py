@@ -13,13 +13,12 @@ import pandas as pd
 from .engine.modindices import modification_indices
 from .engine.residuals import with_standardized
 from .errors import IasemError
+from .summary import summary_text
 
 PARAM_COLUMNS = ["lhs", "op", "rhs", "label", "group", "est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.lv",
                  "std.all"]  # fmt: skip
 SUMMARY_MEASURES = ["npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
                     "rmsea.pvalue", "srmr", "logl", "aic", "bic"]  # fmt: skip
-SECTIONS = [("=~", "Latent variables"), ("~", "Regressions"), ("~~", "Covariances and variances"),
-            ("~1", "Intercepts"), (":=", "Defined parameters")]  # fmt: skip
 
 
 @dataclass
@@ -76,38 +75,8 @@ class SEMResult:
         return modification_indices(self.engine, sort=sort, minimum_value=minimum_value)
 
     def summary(self) -> str:
-        lines = [
-            f"iasem {self.estimator} fit{'' if self.converged else ' (NOT CONVERGED)'}: "
-            f"{self.iterations} iterations, {self.nobs} observations",
-            "",
-            "Model test and fit",
-        ]
-        for name in SUMMARY_MEASURES:
-            if name in self.fit_measures:
-                value = self.fit_measures[name]
-                text = f"{value:.0f}" if name in ("npar", "df") else f"{value:.3f}"
-                lines.append(f"  {name:<18}{text:>12}")
-        table = self.params
-        for op, title in SECTIONS:
-            part = table[table["op"] == op]
-            if part.empty:
-                continue
-            lines += [
-                "",
-                title,
-                f"  {'':<22}{'Estimate':>10}{'Std.Err':>10}{'z-value':>10}{'P(>|z|)':>10}{'Std.all':>10}",
-            ]
-            for r in part.to_dict("records"):
-                name = f"{r['lhs']} {op} {r['rhs']}" if op not in ("~1", ":=") else r["lhs"]
-                if r["label"] and op != ":=":
-                    name += f" ({r['label']})"
-                fixed = not r["se"]  # lavaan leaves the SE column blank for fixed parameters
-                columns = ("est", "se", "z", "pvalue", "std.all")
-                cells = ["" if fixed and c == "se" else _num(r[c]) for c in columns]
-                lines.append(f"  {name:<22}" + "".join(f"{c:>10}" for c in cells))
-        if self.warnings:
-            lines += ["", "Warnings"] + [f"  - {w}" for w in self.warnings]
-        return "\n".join(lines)
+        """Readable text, as lavaan's ``summary(fit, fit.measures = TRUE, standardized = TRUE)``."""
+        return summary_text(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

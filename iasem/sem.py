@@ -340,7 +340,7 @@ def _result(text, estimator, stats, table, reps, params, state, states, all_stat
     implied = pd.DataFrame(state.sigma, index=stats.names, columns=stats.names)
     sample = pd.DataFrame(stats.cov, index=stats.names, columns=stats.names)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
-    engine = FittedModel(table, reps, params, states, all_stats, vcov, estimator, options.missing)
+    engine = FittedModel(table, reps, params, states, all_stats, vcov, estimator, options.missing, options)
     return SEMResult(text, estimator, stats.n, estimates, measures, implied, sample, optimum.converged,
                      optimum.iterations, warnings, vcov_frame, engine)  # fmt: skip
 
@@ -392,7 +392,7 @@ def _fit_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
     implied = pd.concat([pd.DataFrame(st_g.sigma, index=names, columns=names) for st_g in state.groups], keys=labels)
     sample = pd.concat([pd.DataFrame(s.cov, index=names, columns=names) for s in stats], keys=labels)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
-    engine = FittedModel(table, reps, params, state.groups, stats, vcov, "ML", "listwise")
+    engine = FittedModel(table, reps, params, state.groups, stats, vcov, "ML", "listwise", options)
     return SEMResult(text, "ML", n, estimates, measures, implied, sample, optimum.converged, optimum.iterations,
                      warnings, vcov_frame, engine)  # fmt: skip
 

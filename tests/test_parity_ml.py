@@ -74,7 +74,7 @@ def test_equality_constraints_reduce_npar():
 def test_summary_and_serialisation():
     result, _ = fitted("hs39_cfa_ml")
     text = result.summary()
-    assert "Latent variables" in text and "visual =~ x2" in text and "cfi" in text
+    assert "Latent variables" in text and "visual =~ x2" in text and "CFI" in text
     as_dict = json.loads(result.to_json())
     assert as_dict["fit"]["df"] == 24 and len(as_dict["params"]) == len(result.params)
     assert "<table>" in result._repr_html_()

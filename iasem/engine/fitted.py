@@ -4,6 +4,7 @@ the model itself after estimation (modification indices, standardized residuals,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ class FittedModel:
     vcov: np.ndarray | None
     estimator: str
     missing: str
+    options: Any = None  # the FitOptions of the fit
 
     @property
     def x(self) -> np.ndarray:
