@@ -3,7 +3,9 @@ population values from data simulated from them."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,7 @@ from iasem import load_bank
 from iasem.resources import resource_path
 from iasem.syntax import parse_model, partable
 
+LAVAAN_DIR = Path(__file__).parent / "fixtures" / "lavaan"
 MODELS = ["relational_trust", "relational_social_capital", "intersectoral_performance"]
 
 
@@ -114,3 +117,30 @@ def test_fit_rejects_what_it_cannot_do_yet_with_a_clear_message():
         iasem.fit("f =~ x1 + x2 + x3", data, estimator="WLSMV")
     with pytest.raises(iasem.IasemError, match="no column"):
         iasem.fit("f =~ x1 + x2 + nosuch", data)
+
+
+def test_cli_fit_bootstrap_and_ordered(tmp_path, capsys):
+    from iasem.cli import main
+
+    democracy = resource_path("data") / "political_democracy.csv"
+    model = tmp_path / "mediation.lav"
+    model.write_text("ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem60 ~ a*ind60\nsq := a*a\n")
+    out = tmp_path / "boot"
+    args = ["fit", str(model), str(democracy), "--bootstrap", "50", "--seed", "3", "--ci", "bca", "--out", str(out)]
+    assert main(args) == 0
+    params = pd.read_csv(out / "params.csv")
+    assert params.loc[params["op"] == ":=", "se"].iloc[0] > 0
+    assert "bootstrap, 50 draws" in (out / "summary.txt").read_text()
+    measures = json.loads((out / "fit_measures.json").read_text())
+    assert measures["df"] > 0
+    likert = tmp_path / "likert.csv"
+    pd.read_csv(LAVAAN_DIR / "hs39_ordinal5.csv").to_csv(likert, index=False)
+    hs_model = tmp_path / "hs.lav"
+    hs_model.write_text("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n")
+    assert main(["fit", str(hs_model), str(likert), "--ordered", "all", "--out", str(tmp_path / "ord")]) == 0
+    assert json.loads((tmp_path / "ord" / "fit_measures.json").read_text())["chisq.scaled"] > 0
+    capsys.readouterr()
+    bad = ["fit", str(model), str(democracy), "--bootstrap", "10", "--se", "robust", "--out", str(tmp_path / "bad")]
+    assert main(bad) == 1
+    assert "bootstrap standard errors" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
