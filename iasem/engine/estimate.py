@@ -185,6 +185,21 @@ def evaluate(params: Parameters, stats: SampleStats, x: np.ndarray, *, derivs: b
     return state
 
 
+def _scoring_step(information: np.ndarray, gradient: np.ndarray) -> np.ndarray | None:
+    """information^-1 gradient; where the information is (near) singular, as it can be at start values that
+    leave parameters unidentified (a two-indicator factor uncorrelated with the others), a Levenberg-Marquardt
+    ridge on its diagonal keeps the step defined until the iterations reach an identified region."""
+    if np.linalg.cond(information) < 1e12:
+        return np.linalg.solve(information, gradient)
+    diagonal = np.abs(np.diag(information))
+    base = max(float(diagonal.max(initial=0.0)), 1e-12)
+    for ridge in (1e-8, 1e-6, 1e-4, 1e-2, 1.0):
+        damped = information + np.diag(ridge * (diagonal + base))
+        if np.linalg.cond(damped) < 1e12:
+            return np.linalg.solve(damped, gradient)
+    return None
+
+
 @dataclass
 class Optimum:
     state: MLState
@@ -216,9 +231,8 @@ def minimise(
             "the start values give a non-positive-definite implied covariance matrix",
         )  # type: ignore[arg-type]
     for iteration in range(1, max_iter + 1):
-        try:
-            step = np.linalg.solve(state.information, state.gradient)
-        except np.linalg.LinAlgError:
+        step = _scoring_step(state.information, state.gradient)
+        if step is None:
             return Optimum(state, False, iteration, "the information matrix is singular: is the model identified?")
         scale = 1.0
         while scale > 1e-8:
