@@ -13,12 +13,15 @@ from .instruments.export import export as export_instrument
 from .instruments.instrument import Instrument, load_instrument
 from .results import SEMResult
 from .sem import fit
+from .validation.cutoffs import Cutoffs
+from .validation.invariance import invariance
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FORMATS",
     "IasemError",
+    "Cutoffs",
     "Instrument",
     "InstrumentError",
     "ItemBank",
@@ -27,6 +30,7 @@ __all__ = [
     "codebook",
     "export_instrument",
     "fit",
+    "invariance",
     "load_bank",
     "load_instrument",
 ]
