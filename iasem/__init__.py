@@ -13,24 +13,34 @@ from .instruments.export import export as export_instrument
 from .instruments.instrument import Instrument, load_instrument
 from .results import SEMResult
 from .sem import fit
+from .validation import cronbach_alpha, fornell_larcker, htmt, htmt_ci, item_analysis, reliability
 from .validation.cutoffs import Cutoffs
+from .validation.efa import EFAResult, efa
 from .validation.invariance import invariance
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FORMATS",
-    "IasemError",
     "Cutoffs",
+    "EFAResult",
+    "IasemError",
     "Instrument",
     "InstrumentError",
     "ItemBank",
     "SEMResult",
     "__version__",
     "codebook",
+    "cronbach_alpha",
+    "efa",
     "export_instrument",
     "fit",
+    "fornell_larcker",
+    "htmt",
+    "htmt_ci",
     "invariance",
+    "item_analysis",
     "load_bank",
     "load_instrument",
+    "reliability",
 ]

@@ -41,7 +41,7 @@ MISSING = ("listwise", "fiml")
 SE = ("standard", "robust", "bootstrap", "none")
 CI = ("percentile", "bca")
 # Estimators implemented for one group of complete data only (so far).
-SINGLE_GROUP_COMPLETE = ("MLR", "GLS", "ULS", "WLSMV")
+SINGLE_GROUP_COMPLETE = ("GLS", "ULS")
 # lavaan's default number of bootstrap draws when se = "bootstrap" is asked without a number.
 DEFAULT_DRAWS = 1000
 
@@ -147,6 +147,8 @@ def fit(
         raise IasemError("data must be a pandas DataFrame")
     text = model_text(model)
     formulas = parse_model(text)
+    if options.group is not None and options.ordered:
+        return _fit_ordered_groups(text, formulas, data, options)
     if options.group is not None:
         return _fit_groups(text, formulas, data, options)
     return _fit_single(text, formulas, data, options)
@@ -175,8 +177,8 @@ def check_options(*, estimator: str, missing: str, ordered, group, group_equal, 
     if estimator in SINGLE_GROUP_COMPLETE and (group is not None or missing != "listwise"):
         raise IasemError(f"estimator={estimator!r} is available for one group of complete data only "
                          "(missing='listwise', no group=)")  # fmt: skip
-    if group is not None and missing != "listwise":
-        raise IasemError(f"missing={missing!r} with groups is not available yet")
+    if estimator == "WLSMV" and missing != "listwise":
+        raise IasemError("estimator='WLSMV' is available for complete data only (missing='listwise')")
     if group is None and group_equal:
         raise IasemError("group_equal needs group=")
     if not 0 < level < 1:
@@ -196,8 +198,6 @@ def check_options(*, estimator: str, missing: str, ordered, group, group_equal, 
                              "only (no group=, missing='listwise', no ordered=)")  # fmt: skip
     if se == "robust" and estimator in ("GLS", "ULS"):
         raise IasemError(f"se='robust' is not available for estimator={estimator!r}")
-    if se == "robust" and estimator == "ML" and (group is not None or missing != "listwise"):
-        raise IasemError("se='robust' with ML is available for one group of complete data only")
     if ci not in CI:
         raise IasemError(f"ci={ci!r} is not available; available: {', '.join(CI)}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
@@ -228,13 +228,10 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
     constrained = has_general_constraints(table)
     if constrained and (estimator != "ML" or use_fiml or options.se in ("robust", "bootstrap")):
         _refuse_constraints(table)
-    if use_fiml and roles.ov_x:
-        raise IasemError(f"missing='fiml' with exogenous observed covariates ({', '.join(roles.ov_x)}) is not "
-                         "available yet")  # fmt: skip
-    if (estimator in SINGLE_GROUP_COMPLETE or options.se == "robust") and roles.ov_x:
+    if (estimator in (*SINGLE_GROUP_COMPLETE, "MLR") or options.se == "robust") and roles.ov_x:
         raise IasemError(f"estimator={estimator!r} with exogenous observed covariates ({', '.join(roles.ov_x)}) "
                          "is not available yet")  # fmt: skip
-    incomplete = fiml.missing_data(data, roles.ov) if use_fiml else None
+    incomplete = fiml.missing_data(data, roles.ov, roles.ov_x) if use_fiml else None
     complete = None if use_fiml else model_columns(data, roles.ov).dropna()
     stats = incomplete.stats if incomplete else sample_stats(data, roles.ov)
     if least_squares:
@@ -255,12 +252,19 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
         vcov, vcov_warning = _vcov(state, stats.n - 1 if least_squares else stats.n)
         warnings += vcov_warning
     robust_se = options.se == "robust"
-    if robust_se or estimator == "MLR":
-        centred = complete.to_numpy(dtype=float) - stats.mean
-        df = stats.p * (stats.p + 1) / 2 - params.n_free
-        robust_vcov, scaling, baseline_scaling = robust.mlr(params, stats, state, centred, df)
+    if incomplete and (robust_se or estimator == "MLR"):
+        scaled = fiml.mlr(params, incomplete, state)  # lavaan: ML + se="robust" under FIML is MLR's sandwich
         if robust_se:
-            vcov = robust_vcov
+            vcov = scaled.vcov
+    elif estimator == "MLR":
+        values = complete.to_numpy(dtype=float)
+        df = stats.p * (stats.p + 1) / 2 - params.n_free
+        scaled = robust.mlr(params, stats, state, values - stats.mean, df, observed=robust_se)
+        if robust_se:
+            vcov = scaled.vcov
+    elif robust_se and vcov is not None:  # lavaan: ML + se="robust" on complete data is "robust.sem"
+        values = complete.to_numpy(dtype=float)
+        vcov = robust.robust_sem([params], [stats], [state], [values], state.information, meanstructure=False)
     if options.se == "none":
         vcov = None
     estimates = _parameter_table(table, rep, params, state, vcov, stats, options.level)
@@ -271,12 +275,18 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
     warnings += _heywood(estimates)
     if incomplete:
         measures = fiml.fit_measures(state, incomplete, params.n_free)
+        corrected = None
+        if not incomplete.fixed_x:  # lavaan's robust CFI/RMSEA under FIML: V3 with MLR's test, else V6
+            corrected = fiml.corrected_statistics(params, incomplete, state, "V3" if estimator == "MLR" else "V6")
+            measures.update(robust.robust_indices(measures, corrected))
+        if estimator == "MLR":
+            measures.update(robust.robust_measures(measures, scaled, robust=corrected))
     elif least_squares:
         measures = ls.fit_measures(state, stats, params.n_free, estimator)
     else:
         measures = _fit_measures(state, stats, params, roles.ov_x, n_eq)
         if estimator == "MLR":
-            measures.update(robust.robust_measures(measures, scaling, baseline_scaling))
+            measures.update(robust.robust_measures(measures, scaled))
     result = _result(text, estimator, stats, table, [rep], [params], state, [state], [stats], estimates, measures,
                      optimum, warnings, vcov, options)  # fmt: skip
     if options.se == "bootstrap":
@@ -334,6 +344,67 @@ def _fit_ordered(text: str, formulas, data: pd.DataFrame, options: FitOptions, o
                    optimum, warnings, vcov, options)  # fmt: skip
 
 
+def _fit_ordered_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) -> SEMResult:
+    """WLSMV for ordered variables in several groups (measurement invariance of Likert items): per-group
+    thresholds, polychoric correlations and Gamma, then multi-group DWLS (:mod:`.engine.dwls_groups`)."""
+    from .engine import dwls_groups  # imported here: the module-level imports are shared with other paths
+
+    if any(f.op in (":=", "==", "<", ">") for f in formulas):
+        raise IasemError("defined parameters and constraints (:=, ==, <, >) with groups are not available yet")
+    roles = variable_roles(formulas, fixed_x=False)
+    ordered = _ordered_names(options, roles.ov)
+    continuous = [v for v in roles.ov if v not in ordered]
+    if continuous:
+        raise IasemError(f"WLSMV with continuous variables next to ordered ones ({', '.join(continuous)}) is not "
+                         "available yet: list every observed variable in ordered=")  # fmt: skip
+    labels, stats = dwls_groups.split_groups(data, options.group, roles.ov)  # type: ignore[arg-type]
+    n_thresholds = {v: int((stats[0].threshold_var == k).sum()) for k, v in enumerate(stats[0].names)}
+    group_equal = tuple(options.group_equal)
+    if {"intercepts", "thresholds"} & set(group_equal):  # lavaan's options pair them for ordered data
+        group_equal += tuple(kind for kind in ("intercepts", "thresholds") if kind not in group_equal)
+    table = partable(formulas, std_lv=options.std_lv, ngroups=len(stats), group_equal=group_equal,
+                     ordered=n_thresholds, fixed_x=False)  # fmt: skip
+    position, n_free = free_positions(table)
+    groups = range(1, len(stats) + 1)
+    reps = [represent(table[table["group"] == g], roles.ov, meanstructure=True) for g in groups]
+    params = [group_parameters(rep, s, position, n_free) for rep, s in zip(reps, stats, strict=True)]  # type: ignore[arg-type]
+    masks = [np.isin(roles.ov, ordered)] * len(stats)
+    optimum = dwls_groups.fit(params, stats, dwls_groups.group_start_values(params, stats), masks)
+    warnings = [] if optimum.converged else [f"the optimiser did not converge: {optimum.message}"]
+    state = optimum.state
+    n = sum(s.n for s in stats)
+    ds = dwls_groups.jacobians(params, state.groups, stats)
+    # lavaan's information weights the groups by N_g / N (the discrepancy by (N_g - 1) / N), and vcov takes N - G.
+    vcov, vcov_warning = _vcov(dwls_groups.GroupsState(state.x, state.groups, state.fmin, state.gradient,
+                                                       dwls_groups.information(ds, stats)), n - len(stats))  # fmt: skip
+    warnings += vcov_warning
+    if options.se == "robust" and vcov is not None:
+        vcov = dwls_groups.robust_vcov(ds, stats)
+    if options.se == "none":
+        vcov = None
+    # Standardised values use the latent responses' own variances, diag(Sigma*) = 1 / delta^2 (lavaan's).
+    unscaled = [MLState(st.x, st.mats, st.mats.implied_cov(), st.mu, st.fmin, st.gradient, st.information)
+                for st in state.groups]  # fmt: skip
+    estimates = pd.concat(
+        [_parameter_table(table, rep, p, st_g, vcov, s, options.level, group=g)
+         for g, rep, p, st_g, s in zip(groups, reps, params, unscaled, stats, strict=True)],
+        ignore_index=True,
+    )  # fmt: skip
+    warnings += _heywood(estimates)
+    measures = dwls_groups.fit_measures(state.groups, params, stats)
+    if np.isnan(measures["cfi.robust"]):
+        warnings.append("cfi.robust, tli.robust and rmsea.robust are not available (NaN, as lavaan 0.6.14 gives NA): "
+                        "with equal thresholds or intercepts its catML refit fails, or a polychoric correlation "
+                        "matrix is not positive definite")  # fmt: skip
+    names = stats[0].names
+    implied = pd.concat([pd.DataFrame(st.sigma, index=names, columns=names) for st in state.groups], keys=labels)
+    sample = pd.concat([pd.DataFrame(s.cor, index=names, columns=names) for s in stats], keys=labels)
+    vcov_frame = None if vcov is None else pd.DataFrame(vcov)
+    engine = FittedModel(table, reps, params, state.groups, stats, vcov, "WLSMV", options.missing)  # type: ignore[arg-type]
+    return SEMResult(text, "WLSMV", n, estimates, measures, implied, sample, optimum.converged, optimum.iterations,
+                     warnings, vcov_frame, engine)  # fmt: skip
+
+
 def _result(text, estimator, stats, table, reps, params, state, states, all_stats, estimates, measures, optimum,
             warnings, vcov, options: FitOptions) -> SEMResult:  # fmt: skip
     """Wrap one fit into an :class:`SEMResult` (one group; the implied and sample moments as DataFrames)."""
@@ -361,24 +432,53 @@ def model_text(model: str | Path) -> str:
 
 
 def _fit_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) -> SEMResult:
-    """The multi-group path (listwise ML): one parameter table for all groups, x shared through equalities."""
+    """The multi-group path (ML or MLR, listwise or FIML): one parameter table for all groups, x shared through
+    equalities."""
     group, group_equal, std_lv, level = options.group, options.group_equal, options.std_lv, options.level
     if any(f.op in (":=", "==", "<", ">") for f in formulas):
         raise IasemError("defined parameters and constraints (:=, ==, <, >) with groups are not available yet")
     roles = variable_roles(formulas)
-    labels, stats = multigroup.split_groups(data, group, roles.ov)
+    estimator, robust_se = options.estimator, options.se == "robust"
+    if (estimator == "MLR" or robust_se) and roles.ov_x:
+        raise IasemError(f"estimator={estimator!r} (se={options.se!r}) with exogenous observed covariates "
+                         f"({', '.join(roles.ov_x)}) and groups is not available yet")  # fmt: skip
+    incomplete = None
+    if options.missing == "fiml":
+        labels, incomplete = fiml.split_groups(data, group, roles.ov, roles.ov_x)
+        stats = [d.stats for d in incomplete]
+    else:
+        labels, stats = multigroup.split_groups(data, group, roles.ov)
     n_groups = len(labels)
     table = partable(formulas, std_lv=std_lv, ngroups=n_groups, group_equal=group_equal)
     position, n_free = free_positions(table)
     reps = [represent(table[table["group"] == g], roles.ov, meanstructure=True) for g in range(1, n_groups + 1)]
     params = [group_parameters(rep, s, position, n_free) for rep, s in zip(reps, stats, strict=True)]
     x0 = multigroup.group_start_values(params, stats)
-    optimum = minimise(params, stats, x0, evaluator=multigroup.evaluate_groups)  # type: ignore[arg-type]
-    warnings = [] if optimum.converged else [f"the optimiser did not converge: {optimum.message}"]
+    if incomplete:
+        optimum = fiml.fit_groups(params, incomplete, x0)
+    else:
+        optimum = minimise(params, stats, x0, evaluator=multigroup.evaluate_groups)  # type: ignore[arg-type]
+    warnings = [w for d in incomplete or [] for w in d.warnings]
+    if not optimum.converged:
+        warnings.append(f"the optimiser did not converge: {optimum.message}")
     state = optimum.state
     n = sum(s.n for s in stats)
     vcov, vcov_warning = _vcov(state, n)
     warnings += vcov_warning
+    scaled = None
+    if incomplete and (estimator == "MLR" or robust_se):
+        scaled = fiml.mlr_groups(params, incomplete, state)  # lavaan: ML + se="robust" under FIML is MLR's
+        if robust_se:
+            vcov = scaled.vcov
+    elif estimator == "MLR" or robust_se:
+        values = multigroup.group_values(data, group, roles.ov)
+        if estimator == "MLR":
+            df = n_groups * stats[0].p * (stats[0].p + 3) / 2 - n_free
+            scaled = robust.mlr_groups(params, stats, state, values, df, observed=robust_se)
+            if robust_se:
+                vcov = scaled.vcov
+        elif vcov is not None:  # lavaan: ML + se="robust" on complete data is "robust.sem"
+            vcov = robust.robust_sem(params, stats, state.groups, values, state.information, meanstructure=True)
     if options.se == "none":
         vcov = None
     estimates = pd.concat(
@@ -387,28 +487,38 @@ def _fit_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
         ignore_index=True,
     )  # fmt: skip
     warnings += _heywood(estimates)
-    measures = _fit_measures_groups(state, stats, n_free, roles.ov_x)
+    corrected = None
+    if incomplete:
+        measures = fiml.fit_measures_groups(state, incomplete, n_free)
+        if not roles.ov_x:  # lavaan's robust CFI/RMSEA under FIML: V3 with MLR's test, else V6
+            version = "V3" if estimator == "MLR" else "V6"
+            corrected = fiml.corrected_statistics_groups(params, incomplete, state.groups, version)
+            measures.update(robust.robust_indices(measures, corrected, n_groups))
+    else:
+        measures = _fit_measures_groups(state, stats, n_free, roles.ov_x)
+    if scaled is not None:
+        measures.update(robust.robust_measures(measures, scaled, n_groups=n_groups, robust=corrected))
     names = stats[0].names
     implied = pd.concat([pd.DataFrame(st_g.sigma, index=names, columns=names) for st_g in state.groups], keys=labels)
     sample = pd.concat([pd.DataFrame(s.cov, index=names, columns=names) for s in stats], keys=labels)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
-    engine = FittedModel(table, reps, params, state.groups, stats, vcov, "ML", "listwise", options)
-    return SEMResult(text, "ML", n, estimates, measures, implied, sample, optimum.converged, optimum.iterations,
+    engine = FittedModel(table, reps, params, state.groups, stats, vcov, estimator, options.missing, options)
+    return SEMResult(text, estimator, n, estimates, measures, implied, sample, optimum.converged, optimum.iterations,
                      warnings, vcov_frame, engine)  # fmt: skip
 
 
 def _fit_measures_groups(state, stats: list[SampleStats], npar: int, ov_x: list[str]) -> dict[str, float]:
-    """Fit measures over groups: chisq = 2 N fmin, df from G sets of means and covariances, the baseline
-    and the log-likelihoods summed over groups, RMSEA with the number of groups, SRMR (means included)
-    weighted by N_g / N."""
+    """Fit measures over groups: chisq = 2 N fmin, df from G sets of means and covariances (less the k (k + 3) / 2
+    fixed moments of k exogenous covariates), the baseline and the log-likelihoods summed over groups, RMSEA
+    with the number of groups, SRMR (means included) weighted by N_g / N."""
     n = sum(s.n for s in stats)
-    p = stats[0].p
+    p, k = stats[0].p, len(ov_x)
     baselines = [_baseline(s, ov_x) for s in stats]
     x = [stats[0].names.index(v) for v in ov_x] or None
     return fm.standard_measures(
         fmin=state.fmin,
         n=n,
-        df=len(stats) * (p * (p + 1) / 2 + p) - npar,
+        df=len(stats) * (p * (p + 1) / 2 + p - k * (k + 3) / 2) - npar,
         npar=npar,
         baseline_chisq=sum(b[0] for b in baselines),
         baseline_df=sum(b[1] for b in baselines),

@@ -88,7 +88,10 @@ def test_rows_without_any_model_variable_are_dropped_with_a_warning(fiml_fit):
     assert result.fit_measures["chisq"] == pytest.approx(ref["fit"]["chisq"], rel=1e-3)
 
 
-def test_fiml_with_fixed_covariates_is_refused():
+def test_fiml_with_fixed_covariates_equals_listwise_on_complete_data():
+    # With holes: tests/test_parity_mlr_fiml.py (fiml_hs39_fixedx).
     data = pd.read_csv(resource_path("data") / "holzinger_swineford_1939.csv")
-    with pytest.raises(iasem.IasemError, match="exogenous observed covariates"):
-        iasem.fit("visual =~ x1 + x2 + x3\nvisual ~ ageyr", data, missing="fiml")
+    model = "visual =~ x1 + x2 + x3\nvisual ~ ageyr + sex"
+    listwise, full = iasem.fit(model, data), iasem.fit(model, data, missing="fiml")
+    for measure in ("chisq", "baseline.chisq", "baseline.df", "cfi"):
+        assert full.fit_measures[measure] == pytest.approx(listwise.fit_measures[measure], rel=1e-6), measure

@@ -78,8 +78,9 @@ def test_fit_measures(mlr_fit):
         assert result.fit_measures[measure] == pytest.approx(ref["fit"][measure], rel=1e-3, abs=1e-6), measure
 
 
-@pytest.mark.parametrize("kwargs", [{"missing": "fiml"}, {"group": "school"}])
-def test_mlr_needs_one_group_of_complete_data(kwargs):
+@pytest.mark.parametrize("kwargs", [{}, {"missing": "fiml"}, {"group": "school"}])
+def test_mlr_with_exogenous_covariates_is_refused(kwargs):
+    # MLR with groups and with FIML: tests/test_parity_mlr_groups.py and tests/test_parity_mlr_fiml.py
     data = pd.read_csv(FIXTURES / "lavaan" / "holzinger_swineford_1939.csv")
-    with pytest.raises(IasemError, match="one group of complete data"):
-        iasem.fit(HS39_MODEL, data, estimator="MLR", **kwargs)
+    with pytest.raises(IasemError, match="exogenous observed covariates"):
+        iasem.fit(HS39_MODEL + "\nvisual ~ ageyr", data, estimator="MLR", **kwargs)

@@ -90,7 +90,7 @@ def test_standard_se_differs_from_robust(ordinal_data, wlsmv):
         ({"ordered": ITEMS, "estimator": "MLR"}, "cannot fit ordered variables"),
         ({"ordered": ["x1", "nope"]}, "nope"),
         ({"ordered": ITEMS[:3]}, "continuous variables next to ordered ones"),
-        ({"ordered": ITEMS, "group": "school"}, "one group of complete data"),
+        ({"ordered": ITEMS, "missing": "fiml"}, "complete data only"),
         ({"ordered": "x1"}, "list of column names"),
     ],
 )

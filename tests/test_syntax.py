@@ -138,11 +138,33 @@ LAVAAN = Path(__file__).parent / "fixtures" / "lavaan"
         ("partable_hs39_cfa_constraints", {}),
         ("partable_hs39_multigroup_scalar", {"ngroups": 2, "group_equal": ("loadings", "intercepts")}),
         ("partable_hs39_ordinal_wlsmv", {"ordered": {f"x{i}": 4 for i in range(1, 10)}}),
+        # Multi-group WLSMV (make_wlsmv_groups_fixtures.R); group_equal as lavaan's options have it (for ordered
+        # data lavaan adds "intercepts" to "thresholds" and vice versa).
+        *(
+            (
+                f"wlsmv_groups_{step}",
+                {
+                    "ordered": {f"x{i}": 4 for i in range(1, 10)},
+                    "ngroups": 2,
+                    "group_equal": equal,
+                    "std_lv": step.endswith("stdlv"),
+                },
+            )
+            for step, equal in [
+                ("configural", ()),
+                ("loadings", ("loadings",)),
+                ("thresholds", ("thresholds", "intercepts")),
+                ("thresholds_loadings", ("thresholds", "loadings", "intercepts")),
+                ("thresholds_loadings_intercepts", ("thresholds", "loadings", "intercepts")),
+                ("thresholds_loadings_stdlv", ("thresholds", "loadings", "intercepts")),
+            ]
+        ),
     ],
 )
 def test_partable_equals_lavaans(name, options):
     """Row for row, lavaan 0.6.14's partable (tests/fixtures/lavaan, made by make_fixtures.R)."""
     fixture = json.loads((LAVAAN / f"{name}.json").read_text())
+    assert sorted(options.get("group_equal", ())) == sorted(fixture["options"].get("group.equal", []))
     ours = partable(fixture["syntax"], **options)
     columns = ["id", "lhs", "op", "rhs", "user", "block", "group", "free", "exo", "label", "plabel"]
     theirs = [tuple(row[c] for c in columns) for row in fixture["partable"]]

@@ -119,17 +119,36 @@ def implied_statistics(mats: Matrices, stats: WLSStats) -> tuple[np.ndarray, np.
 
 
 def jacobian(params: Parameters, mats: Matrices, stats: WLSStats) -> np.ndarray:
-    """D = d sigma / d x, (len(s), n_free): thresholds, then the correlations (delta fixed)."""
+    """D = d sigma / d x, (len(s), n_free): thresholds, then the correlations (lavaan's Delta).
+
+    With Sigma* = Lambda (I - B)^-1 Psi (I - B)^-T Lambda' + Theta and mu = nu + Lambda (I - B)^-1 alpha the
+    moments of the latent responses, the implied statistics are tau*_k = (tau_k - mu_i) delta_i (threshold k
+    of variable i) and rho_ij = delta_i delta_j Sigma*_ij (i != j; the diagonal of Theta, which makes
+    var(y*_i) = 1 / delta_i^2, never enters them). So, besides the chain rule through Sigma* and mu,
+
+        d tau*_k / d tau_k = delta_i,   d tau*_k / d delta_i = tau_k - mu_i,
+        d rho_ij / d delta_i = delta_j Sigma*_ij,
+
+    the scale factors delta being free parameters in groups after the first when thresholds are equal.
+    """
     rep = params.rep
     d_sigma, d_mu = derivatives(rep, mats)
     delta = mats.delta.ravel()
     var = stats.threshold_var
-    is_tau = (rep.rows["matrix"] == "tau").to_numpy()
+    row_i = rep.rows["i"].to_numpy()
+    tau_rows = np.flatnonzero((rep.rows["matrix"] == "tau").to_numpy())
     d_tau = -d_mu[:, var] * delta[var]
-    tau_rows = np.flatnonzero(is_tau)
-    d_tau[tau_rows, rep.rows["i"].to_numpy()[tau_rows]] += delta[var[rep.rows["i"].to_numpy()[tau_rows]]]
+    d_tau[tau_rows, row_i[tau_rows]] += delta[var[row_i[tau_rows]]]
     rows, cols = stats.pairs
     d_cor = d_sigma[:, rows, cols] * (delta[rows] * delta[cols])
+    delta_rows = np.flatnonzero((rep.rows["matrix"] == "delta").to_numpy() & (params.index >= 0))
+    if len(delta_rows):
+        mu = mats.implied_mean()
+        common = mats.implied_cov()[rows, cols]
+        for k in delta_rows:
+            i = row_i[k]
+            d_tau[k] = np.where(var == i, mats.tau.ravel() - mu[var], 0.0)
+            d_cor[k] = common * (np.where(rows == i, delta[cols], 0.0) + np.where(cols == i, delta[rows], 0.0))
     return params.reduce(np.concatenate([d_tau, d_cor], axis=1)).T
 
 

@@ -7,7 +7,9 @@ element of x. As lavaan's ML:
     fmin = sum_g (N_g / N) fmin_g
 
 and the gradient and expected information are the same weighted sums, so that the standard errors come from
-(N * information)^-1, and chisq = 2 N fmin is the sum of the groups' chi-squares.
+(N * information)^-1, and chisq = 2 N fmin is the sum of the groups' chi-squares. MLR over groups is in
+:func:`iasem.engine.robust.mlr_groups` (it needs every group's rows: :func:`group_values`), FIML over groups
+in :func:`iasem.engine.fiml.evaluate_groups`.
 """
 
 from __future__ import annotations
@@ -33,18 +35,34 @@ class MultiState:
     information: np.ndarray = field(repr=False)
 
 
-def split_groups(data: pd.DataFrame, group: str, names: list[str]) -> tuple[list[str], list[SampleStats]]:
-    """Listwise-complete sample statistics per group, groups in order of first appearance in ``data`` (as
-    lavaan orders them); rows with a missing group are dropped."""
+def group_labels(data: pd.DataFrame, group: str) -> list:
+    """The values of the group column in order of first appearance (as lavaan orders the groups), missing
+    values left out; at least two."""
     if group not in data.columns:
         raise IasemError(f"the data have no group column {group!r}")
-    model_columns(data, names)
     column = data[group]
     labels = list(dict.fromkeys(column[column.notna()]))
     if len(labels) < 2:
         raise IasemError(f"the group column {group!r} has {len(labels)} group(s); at least 2 are needed")
+    return labels
+
+
+def split_groups(data: pd.DataFrame, group: str, names: list[str]) -> tuple[list[str], list[SampleStats]]:
+    """Listwise-complete sample statistics per group, groups in order of first appearance in ``data`` (as
+    lavaan orders them); rows with a missing group are dropped."""
+    labels = group_labels(data, group)
+    model_columns(data, names)
+    column = data[group]
     stats = [sample_stats(data[column == label], names) for label in labels]
     return [str(label) for label in labels], stats
+
+
+def group_values(data: pd.DataFrame, group: str, names: list[str]) -> list[np.ndarray]:
+    """Every group's listwise-complete rows of ``names`` (N_g, p), in the order of :func:`split_groups`: the
+    casewise scores of the robust standard errors and tests need the rows themselves."""
+    column = data[group]
+    return [model_columns(data[column == label], names).dropna().to_numpy(dtype=float)
+            for label in group_labels(data, group)]  # fmt: skip
 
 
 def evaluate_groups(params: list[Parameters], stats: list[SampleStats], x: np.ndarray, *,

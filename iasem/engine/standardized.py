@@ -45,6 +45,6 @@ def standardize(rep: Representation, mats: Matrices, sigma: np.ndarray, est: pd.
                 out[k] = value / (residual_sd(lhs) * residual_sd(rhs))
             elif op in ("~1", "|"):
                 out[k] = value / sd(lhs)
-            elif op == "~*~":
-                out[k] = value
+            elif op == "~*~":  # a scale factor times the latent response's standard deviation (1 / delta)
+                out[k] = value * sd(lhs)
     return out

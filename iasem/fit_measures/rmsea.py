@@ -11,7 +11,9 @@ lavaan 0.6.14 conventions:
   close fit the noncentrality is divided by G (Steiger 1998; Dudgeon 2004, eq. 16).
 - ``df == 0`` gives RMSEA 0 and CI (0, 0); ``df < 1`` gives CI (0, 0); the p-value needs ``df > 0``.
 
-Only the standard (non-robust) versions are here: lavaan's ``c.hat`` scaling (robust RMSEA) is not.
+The robust RMSEA (Brosseau-Liard, Savalei & Li, 2012; Savalei, 2018) and its interval and test take
+lavaan's ``c.hat``, the scaling factor of the robust test, through the ``c_hat`` argument (1: the standard
+versions).
 """
 
 from __future__ import annotations
@@ -87,16 +89,17 @@ def _zeroin(f: Callable[[float], float], lower: float, upper: float, tol: float 
     return b  # R warns that maxiter was reached and returns the last estimate
 
 
-def rmsea(chisq: float, df: float, n: float, n_groups: int = 1) -> float:
+def rmsea(chisq: float, df: float, n: float, n_groups: int = 1, *, c_hat: float = 1.0) -> float:
     r"""Root mean square error of approximation (RMSEA).
 
     .. math::
 
-        \mathrm{RMSEA} = \sqrt{\max\left(\frac{T/N}{df} - \frac{1}{N},\ 0\right)} \cdot \sqrt{G}
-                       = \sqrt{\frac{\max(T - df,\ 0)}{N\, df}} \cdot \sqrt{G}
+        \mathrm{RMSEA} = \sqrt{\max\left(\frac{T/N}{df} - \frac{\hat c}{N},\ 0\right)} \cdot \sqrt{G}
+                       = \sqrt{\frac{\max(T - \hat c\, df,\ 0)}{N\, df}} \cdot \sqrt{G}
 
-    with T the test statistic, N the total sample size (see the module notes on N versus N - 1) and G the
-    number of groups. RMSEA is 0 when ``df == 0`` (lavaan's ``lav_fit_rmsea``).
+    with T the test statistic, N the total sample size (see the module notes on N versus N - 1), G the
+    number of groups and :math:`\hat c` = 1, or the scaling factor of a robust test for the robust RMSEA.
+    RMSEA is 0 when ``df == 0`` (lavaan's ``lav_fit_rmsea``).
 
     Parameters
     ----------
@@ -108,6 +111,8 @@ def rmsea(chisq: float, df: float, n: float, n_groups: int = 1) -> float:
         Total sample size N over all groups (lavaan's ``ntotal`` under ML; ``ntotal - G`` otherwise).
     n_groups : int, default 1
         Number of groups G.
+    c_hat : float, default 1
+        lavaan's ``c.hat``: the scaling factor of the robust test for the robust RMSEA, else 1.
 
     Returns
     -------
@@ -137,11 +142,12 @@ def rmsea(chisq: float, df: float, n: float, n_groups: int = 1) -> float:
     if any(math.isnan(float(v)) for v in (chisq, df, n)):
         return math.nan
     if df <= 0:
-        return 0.0
-    return float(math.sqrt(max((chisq / n) / df - 1.0 / n, 0.0)) * math.sqrt(n_groups))
+        return 0.0  # lavaan's ifelse(df > 0, ..., 0): also when c.hat is NA
+    return float(math.sqrt(max((chisq / n) / df - c_hat / n, 0.0)) * math.sqrt(n_groups))
 
 
-def rmsea_ci(chisq: float, df: float, n: float, n_groups: int = 1, level: float = 0.90) -> tuple[float, float]:
+def rmsea_ci(chisq: float, df: float, n: float, n_groups: int = 1, level: float = 0.90, *,
+             c_hat: float = 1.0) -> tuple[float, float]:  # fmt: skip
     r"""Confidence interval of the RMSEA from the noncentral chi-square distribution.
 
     The bounds invert the noncentrality :math:`\lambda` of a noncentral :math:`\chi^2_{df}(\lambda)`:
@@ -150,7 +156,7 @@ def rmsea_ci(chisq: float, df: float, n: float, n_groups: int = 1, level: float 
 
         F_{\chi^2_{df}(\lambda_L)}(T) = \tfrac{1 + \mathrm{level}}{2}, \qquad
         F_{\chi^2_{df}(\lambda_U)}(T) = \tfrac{1 - \mathrm{level}}{2}, \qquad
-        \mathrm{RMSEA}_{L,U} = \sqrt{\frac{\lambda_{L,U}}{N\, df}} \cdot \sqrt{G}
+        \mathrm{RMSEA}_{L,U} = \sqrt{\frac{\hat c\, \lambda_{L,U}}{N\, df}} \cdot \sqrt{G}
 
     Following lavaan's ``lav_fit_rmsea_ci`` (0.6.14) exactly:
 
@@ -177,6 +183,9 @@ def rmsea_ci(chisq: float, df: float, n: float, n_groups: int = 1, level: float 
     level : float, default 0.90
         Confidence level, in [0, 1]. (lavaan warns and falls back to 0.90 for a value outside; this
         function raises ``ValueError``.)
+    c_hat : float, default 1
+        lavaan's ``c.hat``: for the robust interval, T is the scaled statistic and the bounds of the
+        noncentrality are multiplied back by the scaling factor (``rmsea.ci.lower.robust``).
 
     Returns
     -------
@@ -216,7 +225,7 @@ def rmsea_ci(chisq: float, df: float, n: float, n_groups: int = 1, level: float 
         return float(stats.ncx2.cdf(chisq, df, ncp)) if df > 0 else math.nan
 
     def bound(ncp: float) -> float:
-        return math.sqrt(ncp / (n * df)) * math.sqrt(n_groups)
+        return math.sqrt(c_hat * ncp / (n * df)) * math.sqrt(n_groups)
 
     # lower bound: searched in [0, T], and only when lambda = 0 is rejected
     lower = 0.0
@@ -230,12 +239,13 @@ def rmsea_ci(chisq: float, df: float, n: float, n_groups: int = 1, level: float 
     return lower, upper
 
 
-def rmsea_pvalue(chisq: float, df: float, n: float, n_groups: int = 1, close: float = 0.05) -> float:
+def rmsea_pvalue(chisq: float, df: float, n: float, n_groups: int = 1, close: float = 0.05, *,
+                 c_hat: float = 1.0) -> float:  # fmt: skip
     r"""p-value of the test of close fit, :math:`H_0: \mathrm{RMSEA} \le` ``close``.
 
     .. math::
 
-        p = 1 - F_{\chi^2_{df}(\lambda_0)}(T), \qquad \lambda_0 = \frac{N\, df\, \varepsilon_0^2}{G}
+        p = 1 - F_{\chi^2_{df}(\lambda_0)}(T), \qquad \lambda_0 = \frac{N\, df\, \varepsilon_0^2}{\hat c\, G}
 
     with :math:`\varepsilon_0` = ``close`` (lavaan's ``rmsea.close.h0``, 0.05), N the total sample size and
     G the number of groups (Dudgeon 2004, eq. 16). As in lavaan's ``lav_fit_rmsea_closefit`` (0.6.14), the
@@ -253,6 +263,9 @@ def rmsea_pvalue(chisq: float, df: float, n: float, n_groups: int = 1, close: fl
         Number of groups G.
     close : float, default 0.05
         The RMSEA value of the null hypothesis of close fit.
+    c_hat : float, default 1
+        lavaan's ``c.hat``: the scaling factor of the robust test (with T the scaled statistic) for
+        ``rmsea.pvalue.robust``, else 1.
 
     Returns
     -------
@@ -276,5 +289,5 @@ def rmsea_pvalue(chisq: float, df: float, n: float, n_groups: int = 1, close: fl
     """
     if not _finite(chisq, df, n) or df <= 0:
         return math.nan
-    ncp = (n * df * close**2) / n_groups
+    ncp = (n * df * close**2) / (c_hat * n_groups)
     return float(1.0 - stats.ncx2.cdf(chisq, df, ncp))

@@ -63,7 +63,7 @@ def variable_roles(formulas: list[Formula], fixed_x: bool = True) -> VariableRol
     return VariableRoles(lv, ov, ov_x, [v for v in ov if v not in ov_x], lv_x, lv_y, ov_y)
 
 
-GROUP_EQUAL = ("loadings", "intercepts", "means", "regressions", "residuals", "residual.covariances",
+GROUP_EQUAL = ("loadings", "intercepts", "thresholds", "means", "regressions", "residuals", "residual.covariances",
                "lv.variances", "lv.covariances")  # fmt: skip
 
 
@@ -87,7 +87,11 @@ def partable(
     With ``ngroups`` > 1 the rows are repeated per group (``block`` = ``group``), with lavaan's multi-group
     defaults: a meanstructure, and ``group_equal`` (lavaan's ``group.equal``) making the listed kinds of
     parameters equal across groups through shared labels and ``==`` rows. A modifier ``c(a, b)*x`` applies
-    its entries group by group; a single modifier applies to every group.
+    its entries group by group; a single modifier applies to every group. In groups 2, 3, ... lavaan then
+    frees what the equalities identify: the latent means when "intercepts" or "thresholds" are equal (and
+    "means" are not), the factor variances when "loadings" are equal under ``std_lv`` (and "lv.variances"
+    are not), and the scale factors ``~*~`` of ordered variables when "thresholds" are equal (the delta
+    parameterization: Millsap & Yun-Tein, 2004; Wu & Estabrook, 2016).
 
     Examples
     --------
@@ -124,14 +128,18 @@ def partable(
     for g in range(1, ngroups + 1):
         for row in _group_rows(formulas, roles, g, std_lv=std_lv, meanstructure=meanstructure, ordered=ordered):
             if g > 1 and row["user"] == 0:
-                # lavaan frees latent means where intercepts are equal (not means), and latent variances
-                # where loadings are equal under std.lv (not lv.variances), in every group but the first.
+                # lavaan frees latent means where intercepts or thresholds are equal (not means), latent
+                # variances where loadings are equal under std.lv (not lv.variances), and, in the delta
+                # parameterization, the scale factors ~*~ of ordered variables where thresholds are equal,
+                # in every group but the first (lav_partable_flat).
                 if (
                     row["op"] == "~1"
                     and row["lhs"] in roles.lv
-                    and "intercepts" in group_equal
+                    and ("intercepts" in group_equal or "thresholds" in group_equal)
                     and ("means" not in group_equal)
                 ):
+                    row.update(free=True, ustart=np.nan)
+                if row["op"] == "~*~" and "thresholds" in group_equal:
                     row.update(free=True, ustart=np.nan)
                 if (row["op"] == "~~" and row["lhs"] == row["rhs"] and row["lhs"] in roles.lv and std_lv
                         and "loadings" in group_equal and "lv.variances" not in group_equal):  # fmt: skip
@@ -244,6 +252,8 @@ def _equal_kind(row, roles: VariableRoles) -> str | None:
         return "loadings"
     if row.op == "~":
         return "regressions"
+    if row.op == "|":
+        return "thresholds"
     if row.op == "~1":
         return "intercepts" if row.lhs in roles.ov_nox else "means" if row.lhs in roles.lv else None
     if row.op == "~~":
