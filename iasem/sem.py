@@ -90,16 +90,17 @@ def fit(
     estimator : {"ML", "MLR", "WLSMV", "GLS", "ULS"}
         ``"ML"``: maximum likelihood with the biased sample covariance and expected information, as lavaan's
         default. ``"MLR"``: the ML estimates with Huber-White (sandwich) standard errors and the Yuan-Bentler
-        scaled chi-square, as lavaan's (single group, complete data; see :mod:`iasem.engine.robust`).
+        scaled chi-square, as lavaan's, with groups and with FIML too (see :mod:`iasem.engine.robust`).
         ``"WLSMV"``: for ordered data, diagonally weighted least squares on thresholds and polychoric
-        correlations, robust standard errors and the scaled-shifted test (see :mod:`iasem.engine.dwls`); as in
-        lavaan, ``ordered`` data switch the default ML to WLSMV.
+        correlations, robust standard errors and the scaled-shifted test, with groups too (see
+        :mod:`iasem.engine.dwls`); as in lavaan, ``ordered`` data switch the default ML to WLSMV.
         ``"GLS"`` / ``"ULS"``: generalised / unweighted least squares on the unbiased sample covariance, as
         lavaan's (single group, complete data, no exogenous observed covariates; see :mod:`iasem.engine.ls`).
     missing : {"listwise", "fiml"}
         ``"listwise"``: rows with a missing value in a model variable are dropped. ``"fiml"``: full-information
         maximum likelihood over every row with at least one observed model variable, with intercepts (a
-        meanstructure) and standard errors from the observed information, as lavaan's ``missing = "fiml"``.
+        meanstructure) and standard errors from the observed information, as lavaan's ``missing = "fiml"``
+        (with groups, and with fixed exogenous covariates: rows missing a covariate are dropped and said).
     ordered : list of str or True, optional
         The ordered (Likert) columns, or True for all the model's observed variables: each gets thresholds
         and its correlations are polychoric (lavaan's ``ordered =``).
@@ -109,10 +110,12 @@ def fit(
         ``params`` numbers them from 1.
     group_equal : sequence of str
         lavaan's ``group.equal``: kinds of parameters held equal across groups ("loadings", "intercepts",
-        "means", "regressions", "residuals", "residual.covariances", "lv.variances", "lv.covariances").
+        "means", "regressions", "residuals", "residual.covariances", "lv.variances", "lv.covariances",
+        "thresholds"; for ordered data thresholds and intercepts go together, as in lavaan).
     se : {"standard", "robust", "bootstrap", "none"}, optional
         The standard errors; by default those of the estimator (robust for MLR and WLSMV, bootstrap when
-        ``bootstrap`` draws are asked for). ``"robust"`` with ML gives MLR's sandwich standard errors.
+        ``bootstrap`` draws are asked for). ``"robust"`` with ML gives lavaan's ``robust.sem`` on complete data
+        and MLR's sandwich under FIML.
     bootstrap : int
         Number of bootstrap draws (rows resampled with replacement, each draw refitted): standard errors
         are the draws' standard deviations and ``ci.lower``/``ci.upper`` bootstrap intervals, for the
@@ -196,6 +199,8 @@ def check_options(*, estimator: str, missing: str, ordered, group, group_equal, 
         if group is not None or missing != "listwise" or ordered:
             raise IasemError("bootstrap standard errors are available for one group of complete, continuous data "
                              "only (no group=, missing='listwise', no ordered=)")  # fmt: skip
+        if estimator == "MLR":
+            raise IasemError("bootstrap standard errors need estimator='ML' (MLR's estimates are ML's), as lavaan")
     if se == "robust" and estimator in ("GLS", "ULS"):
         raise IasemError(f"se='robust' is not available for estimator={estimator!r}")
     if ci not in CI:
@@ -704,17 +709,20 @@ def _heywood(estimates: pd.DataFrame) -> list[str]:
 
 def _fit_measures(state: MLState, stats: SampleStats, params: Parameters, ov_x: list[str],
                   n_equalities: int = 0) -> dict[str, float]:  # fmt: skip
-    """ML's fit measures; each independent equality constraint adds a degree of freedom (as lavaan)."""
+    """ML's fit measures; each independent equality constraint adds a degree of freedom, and the moments of
+    fixed exogenous covariates are neither data nor parameters (as lavaan)."""
     baseline_chisq, baseline_df = _baseline(stats, ov_x)
+    x = [stats.names.index(v) for v in ov_x] or None
+    k = len(ov_x)
     return fm.standard_measures(
         fmin=state.fmin,
         n=stats.n,
-        df=stats.p * (stats.p + 1) / 2 - params.n_free + n_equalities,
+        df=stats.p * (stats.p + 1) / 2 - k * (k + 1) / 2 - params.n_free + n_equalities,
         npar=params.n_free - n_equalities,
         baseline_chisq=baseline_chisq,
         baseline_df=baseline_df,
-        logl=fm.loglik_normal(stats.cov, state.sigma, stats.n),
-        unrestricted_logl=fm.unrestricted_loglik(stats.cov, stats.n),
+        logl=fm.loglik_normal(stats.cov, state.sigma, stats.n, fixed_x=x),
+        unrestricted_logl=fm.unrestricted_loglik(stats.cov, stats.n, fixed_x=x),
         srmr=fm.srmr(stats.cov, state.sigma),
     )
 

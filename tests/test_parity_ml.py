@@ -78,3 +78,14 @@ def test_summary_and_serialisation():
     as_dict = json.loads(result.to_json())
     assert as_dict["fit"]["df"] == 24 and len(as_dict["params"]) == len(result.params)
     assert "<table>" in result._repr_html_()
+
+
+def test_fixed_covariates_are_neither_data_nor_parameters():
+    """One group, listwise ML with exogenous observed covariates (fixed.x): df leaves out their k(k+1)/2 moments
+    and logl their marginal likelihood, as lavaan (tests/fixtures/lavaan/modindices_poldem_fixedx.json)."""
+    ref = json.loads((Path(__file__).parent / "fixtures" / "lavaan" / "modindices_poldem_fixedx.json").read_text())
+    data = pd.read_csv(Path(__file__).parent / "fixtures" / "lavaan" / ref["data"])
+    result = iasem.fit(ref["syntax"], data)
+    for measure in ("chisq", "df", "npar", "pvalue", "cfi", "tli", "rmsea", "srmr", "logl", "unrestricted.logl",
+                    "aic", "bic", "baseline.chisq", "baseline.df"):  # fmt: skip
+        assert result.fit_measures[measure] == pytest.approx(ref["fit"][measure], rel=1e-3), measure
