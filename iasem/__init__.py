@@ -13,10 +13,21 @@ from .instruments.export import export as export_instrument
 from .instruments.instrument import Instrument, load_instrument
 from .results import SEMResult
 from .sem import fit
-from .validation import cronbach_alpha, fornell_larcker, htmt, htmt_ci, item_analysis, reliability
+from .validation import (
+    EFAResult,
+    InvarianceResult,
+    MeasurementReport,
+    cronbach_alpha,
+    efa,
+    fornell_larcker,
+    htmt,
+    htmt_ci,
+    invariance,
+    item_analysis,
+    reliability,
+    validate,
+)
 from .validation.cutoffs import Cutoffs
-from .validation.efa import EFAResult, efa
-from .validation.invariance import invariance
 
 __version__ = "0.1.0"
 
@@ -27,7 +38,9 @@ __all__ = [
     "IasemError",
     "Instrument",
     "InstrumentError",
+    "InvarianceResult",
     "ItemBank",
+    "MeasurementReport",
     "SEMResult",
     "__version__",
     "codebook",
@@ -43,4 +56,5 @@ __all__ = [
     "load_bank",
     "load_instrument",
     "reliability",
+    "validate",
 ]

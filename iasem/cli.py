@@ -21,11 +21,15 @@ iasem: survey research on intersectoral and non-profit alliances.
 Build bilingual (Dutch/English) Likert questionnaires from the TNO (2012) and RSM (2019) frameworks, in the
 formats survey platforms import.
 
+Validate the instruments and fit the structural models with lavaan's numbers.
+
 examples:
   iasem instrument list
   iasem instrument check relational
   iasem instrument build relational --format all --lang nl --out questionnaires/
   iasem instrument init my_survey/ --from relational
+  iasem validate responses.csv --instrument relational --group atype --out validation/
+  iasem fit relational_trust responses.csv --estimator MLR --out results/
 """
 
 
@@ -95,19 +99,40 @@ def _instrument_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_csv(path: Path):
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise IasemError(f"{path}: cannot read the data as CSV ({exc})") from None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .files import check_writable
+    from .instruments.instrument import load_instrument
+    from .validation.report import validate
+
+    data = _read_csv(Path(args.data))
+    instrument = load_instrument(args.instrument)
+    out = Path(args.out)
+    for name in ("summary.txt", "report.json"):  # before the work; write() checks every file again
+        check_writable(out / name, args.force)
+    report = validate(data, instrument, estimator=args.estimator, group=args.group, ordered=args.ordered,
+                      missing=args.missing, exploratory=not args.no_efa, seed=args.seed)  # fmt: skip
+    written = report.write(out, force=args.force)
+    print(report.summary())
+    print(f"\nWrote {len(written)} files to {out}")
+    return 0
+
+
 def _fit(args: argparse.Namespace) -> int:
     import json
-
-    import pandas as pd
 
     from .files import check_writable, write_text
     from .sem import fit
 
-    data_path = Path(args.data)
-    try:
-        data = pd.read_csv(data_path)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise IasemError(f"{data_path}: cannot read the data as CSV ({exc})") from None
+    data = _read_csv(Path(args.data))
     out = Path(args.out)
     names = ("params.csv", "fit_measures.json", "summary.txt")
     for name in names:  # before fitting: a bootstrap can take minutes
@@ -170,6 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created when missing)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=_instrument_build)
+
+    p = commands.add_parser(
+        "validate",
+        help="validate an instrument's constructs on response data",
+        description="Item analysis, reliability, discriminant validity, CFA, EFA and (with --group) measurement "
+        "invariance for every construct of an instrument; writes CSV/JSON tables and summary.txt.",
+    )
+    p.add_argument("data", metavar="DATA", help="a CSV file with one row per respondent, one column per item")
+    p.add_argument("--instrument", required=True, metavar="SPEC", help="a spec file or a shipped instrument id")
+    p.add_argument("--group", metavar="COL", help="test measurement invariance across this column's groups")
+    p.add_argument("--estimator", default="MLR", help="CFA estimator (default MLR)")
+    p.add_argument("--ordered", action="store_true", help="treat the items as ordered categories (WLSMV)")
+    p.add_argument("--missing", default="listwise", choices=["listwise", "fiml"], help="default listwise")
+    p.add_argument("--no-efa", action="store_true", help="skip the exploratory factor analysis")
+    p.add_argument("--seed", type=int, help="seed of the EFA's parallel analysis")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=_validate)
 
     p = commands.add_parser(
         "fit",

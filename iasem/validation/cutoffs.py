@@ -16,15 +16,19 @@ SOURCES = {
     "omega": "McDonald, R. P. (1999). Test theory: A unified treatment. Erlbaum; with Nunnally's (1978) .70.",
     "cr": "Fornell, C., & Larcker, D. F. (1981). Evaluating structural equation models with unobservable variables "
     "and measurement error. Journal of Marketing Research, 18(1), 39-50.",
-    "ave": "Fornell, C., & Larcker, D. F. (1981). Journal of Marketing Research, 18(1), 39-50.",
+    "ave": "Fornell, C., & Larcker, D. F. (1981). Evaluating structural equation models with unobservable "
+    "variables and measurement error. Journal of Marketing Research, 18(1), 39-50.",
     "htmt": "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). A new criterion for assessing discriminant "
     "validity in variance-based structural equation modeling. Journal of the Academy of Marketing Science, "
     "43(1), 115-135.",
     "cfi": "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure analysis. "
     "Structural Equation Modeling, 6(1), 1-55.",
-    "tli": "Hu & Bentler (1999), Structural Equation Modeling, 6(1), 1-55.",
-    "rmsea": "Hu & Bentler (1999), Structural Equation Modeling, 6(1), 1-55.",
-    "srmr": "Hu & Bentler (1999), Structural Equation Modeling, 6(1), 1-55.",
+    "tli": "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure analysis. "
+    "Structural Equation Modeling, 6(1), 1-55.",
+    "rmsea": "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure analysis. "
+    "Structural Equation Modeling, 6(1), 1-55.",
+    "srmr": "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure analysis. "
+    "Structural Equation Modeling, 6(1), 1-55.",
     "invariance": "Chen, F. F. (2007). Sensitivity of goodness of fit indexes to lack of measurement invariance. "
     "Structural Equation Modeling, 14(3), 464-504.",
 }
