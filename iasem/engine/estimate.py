@@ -215,11 +215,13 @@ def minimise(
     *,
     tol: float = 1e-10,
     gtol: float = 1e-6,
+    xtol: float = 1e-6,
     max_iter: int = 500,
     evaluator: Callable[..., MLState | None] = evaluate,
 ) -> Optimum:
-    """Fisher scoring with step halving; stops when the scoring step no longer changes F and the largest
-    gradient element is below ``gtol``. ``evaluator(params, stats, x, derivs=...)`` gives F, its gradient and
+    """Fisher scoring with step halving; stops when the scoring step no longer changes F (relative ``tol``) nor
+    x (``xtol``), and the largest gradient element is below ``gtol``.
+    ``evaluator(params, stats, x, derivs=...)`` gives F, its gradient and
     the information used for the steps (another discrepancy function, such as FIML's, plugs in here)."""
     evaluate = evaluator
     state = evaluate(params, stats, x0)
@@ -242,7 +244,7 @@ def minimise(
             scale /= 2
         else:
             return Optimum(state, False, iteration, "no step lowers the discrepancy function")
-        done = abs(state.fmin - trial.fmin) < tol * max(1.0, abs(state.fmin)) and np.max(np.abs(scale * step)) < 1e-6
+        done = abs(state.fmin - trial.fmin) < tol * max(1.0, abs(state.fmin)) and np.max(np.abs(scale * step)) < xtol
         state = trial
         if done and np.max(np.abs(state.gradient)) < gtol:
             return Optimum(state, True, iteration, "converged")

@@ -88,9 +88,10 @@ def evaluator(estimator: str, stats: SampleStats) -> Callable[..., MLState | Non
     return evaluate
 
 
-def fit(params: Parameters, stats: SampleStats, x0: np.ndarray, estimator: str) -> Optimum:
-    """Minimise the GLS or ULS discrepancy from ``x0``; ``stats`` must be :func:`unbiased`."""
-    return minimise(params, stats, x0, evaluator=evaluator(estimator, stats))
+def fit(params: Parameters, stats: SampleStats, x0: np.ndarray, estimator: str, **tolerances: float) -> Optimum:
+    """Minimise the GLS or ULS discrepancy from ``x0``; ``stats`` must be :func:`unbiased`; ``tolerances`` go
+    to :func:`estimate.minimise`."""
+    return minimise(params, stats, x0, evaluator=evaluator(estimator, stats), **tolerances)
 
 
 def baseline(stats: SampleStats, estimator: str) -> tuple[float, float]:
