@@ -638,6 +638,7 @@ def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFra
               x_hat: np.ndarray):  # fmt: skip
     """rows -> the free parameters and ``:=`` values refitted on those rows of the complete data (None when the
     refit fails), starting from the estimates: one bootstrap or jackknife replicate."""
+    from .engine import batched  # local: only the bootstrap refits need it
     values = complete.to_numpy(dtype=float)
     names = list(complete.columns)
     model_rows = rep.rows.iloc[: int(table["op"].isin(MODEL_OPERATORS).sum())]
@@ -664,6 +665,21 @@ def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFra
         x = optimum.state.x
         return x if defined_values is None else np.concatenate([x, defined_values(x)])
 
+    def refit_batch(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # All resamples at once by batched Fisher scoring, the same iterations as refit's (engine/batched.py).
+        cov, mean = batched.sample_moments(values, indices, unbiased=estimator in ls.ESTIMATORS)
+        fixed = batched.fixed_values(params, names, cov, mean) if fixed_x else None
+        fitted = batched.minimise(params, cov, x_hat, estimator, fixed=fixed, **BOOTSTRAP_TOLERANCES)
+        x = fitted.x
+        if defined_values is not None:
+            extra = np.full((len(x), len(defined)), np.nan)
+            for b in np.flatnonzero(~fitted.failed):
+                extra[b] = defined_values(x[b])
+            x = np.hstack([x, extra])
+        return x, fitted.failed
+
+    # Complete-data ML, GLS and ULS refits run batched (bootstrap.draw_batched and jackknife_batched).
+    refit.batch = refit_batch if batched.ENABLED and batched.supported(params, estimator) else None
     return refit
 
 
@@ -671,7 +687,11 @@ def _bootstrap(estimates: pd.DataFrame, params: Parameters, refit, n_rows: int,
                options: FitOptions) -> tuple[pd.DataFrame, np.ndarray, list[str], pd.DataFrame]:  # fmt: skip
     """Replace the standard errors and intervals of the free and ``:=`` rows by bootstrap ones (lavaan's
     ``se = "bootstrap"``): standard deviations of the draws, and percentile or BCa intervals."""
-    result = bootstrap.draw(n_rows, options.bootstrap, refit, options.seed)
+    refit_batch = getattr(refit, "batch", None)
+    if refit_batch is not None:
+        result = bootstrap.draw_batched(n_rows, options.bootstrap, refit_batch, options.seed)
+    else:
+        result = bootstrap.draw(n_rows, options.bootstrap, refit, options.seed)
     draws = result.draws
     warnings = []
     if result.failed:
@@ -684,7 +704,10 @@ def _bootstrap(estimates: pd.DataFrame, params: Parameters, refit, n_rows: int,
     point = estimates.loc[rows, "est"].to_numpy(dtype=float)
     picked = draws[:, columns]
     if options.ci == "bca":
-        jack = bootstrap.jackknife(n_rows, refit)[:, columns]
+        if refit_batch is not None:
+            jack = bootstrap.jackknife_batched(n_rows, refit_batch)[:, columns]
+        else:
+            jack = bootstrap.jackknife(n_rows, refit)[:, columns]
         lower, upper = bootstrap.bca_interval(picked, point, jack, options.level)
     else:
         lower, upper = bootstrap.percentile_interval(picked, options.level)

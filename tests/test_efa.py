@@ -18,6 +18,7 @@ Tolerances:
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 
 import numpy as np
@@ -25,7 +26,6 @@ import pandas as pd
 import pytest
 
 from iasem.errors import IasemError
-from iasem.validation import efa as efa_module
 from iasem.validation.efa import (
     EFAResult,
     efa,
@@ -38,6 +38,9 @@ from iasem.validation.efa import (
 )
 
 from .conftest import REPO
+
+# The module itself (iasem.validation.efa the attribute is the function, exported by the package).
+efa_module = importlib.import_module("iasem.validation.efa")
 
 FIXTURES = REPO / "tests" / "fixtures" / "validation"
 DATASETS = ("hs39", "likert")

@@ -45,6 +45,7 @@ from scipy.special import ndtr, ndtri
 from ..errors import IasemError
 
 Refit = Callable[[np.ndarray], np.ndarray | None]
+RefitBatch = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 Rule = Literal["norm_inter", "linear"]
 Ties = Literal["mid", "strict"]
 
@@ -119,17 +120,14 @@ def draw(n_rows: int | Sequence[int], draws: int, refit: Refit,
         When fewer than 2 draws succeed (the message says how many failed).
     """
     sizes = _group_sizes(n_rows)
-    if isinstance(draws, bool) or int(draws) != draws or draws < 2:
-        raise IasemError(f"the bootstrap needs at least 2 draws, not {draws!r}")
-    draws = int(draws)
+    draws = _number_of_draws(draws)
     seed_used, rng = _generator(seed)
     offsets = np.cumsum([0, *sizes[:-1]])
     kept: list[np.ndarray] = []
     failed: list[int] = []
     width: int | None = None
     for b in range(draws):
-        indices = np.concatenate([off + rng.integers(0, n, n) for off, n in zip(offsets, sizes, strict=True)])
-        values = refit(indices)
+        values = refit(_resample(rng, sizes, offsets))
         if values is None:
             failed.append(b)
             continue
@@ -148,6 +146,68 @@ def draw(n_rows: int | Sequence[int], draws: int, refit: Refit,
             "converge or the resampled data could not be fitted); at least 2 are needed"
         )
     return BootstrapDraws(np.vstack(kept), draws, tuple(failed), seed_used)
+
+
+def draw_batched(n_rows: int | Sequence[int], draws: int, refit_batch: RefitBatch,
+                 seed: int | np.random.Generator | None) -> BootstrapDraws:  # fmt: skip
+    """:func:`draw` with all refits in one call: the same resamples, refitted together.
+
+    The B index sets are drawn first, with the same Generator calls in the same order as :func:`draw` makes
+    them (so the same seed gives the same resamples, draw for draw), then ``refit_batch(indices)`` refits them
+    all, e.g. by the batched Fisher scoring of :mod:`batched`. A draw fails when ``refit_batch`` flags it or
+    any of its values is not finite, as in :func:`draw`.
+
+    Parameters
+    ----------
+    n_rows : int or sequence of int
+        Number of rows, or the group sizes (as in :func:`draw`).
+    draws : int
+        Number of bootstrap draws B (at least 2).
+    refit_batch : callable
+        ``refit_batch(indices) -> (values, failed)``: ``indices`` is (B, n), one resample per row;
+        ``values`` is (B, k) and ``failed`` a (B,) boolean mask of the refits that failed (their rows of
+        ``values`` are ignored).
+    seed : int, None or numpy.random.Generator
+        Seed of the draws (as in :func:`draw`).
+
+    Returns
+    -------
+    BootstrapDraws
+
+    Raises
+    ------
+    IasemError
+        When fewer than 2 draws succeed.
+    """
+    sizes = _group_sizes(n_rows)
+    draws = _number_of_draws(draws)
+    seed_used, rng = _generator(seed)
+    offsets = np.cumsum([0, *sizes[:-1]])
+    indices = np.stack([_resample(rng, sizes, offsets) for _ in range(draws)])
+    values, failed = refit_batch(indices)
+    values = np.asarray(values, dtype=float).reshape(draws, -1)
+    failed = np.asarray(failed, dtype=bool).ravel()
+    if failed.shape != (draws,):
+        raise ValueError(f"refit_batch flagged {failed.size} draws, {draws} were drawn")
+    failed = failed | ~np.all(np.isfinite(values), axis=1)
+    kept = values[~failed]
+    if kept.shape[0] < 2:
+        raise IasemError(
+            f"only {kept.shape[0]} of {draws} bootstrap draws succeeded ({int(failed.sum())} failed: the refit did "
+            "not converge or the resampled data could not be fitted); at least 2 are needed"
+        )
+    return BootstrapDraws(kept, draws, tuple(int(b) for b in np.flatnonzero(failed)), seed_used)
+
+
+def _resample(rng: np.random.Generator, sizes: Sequence[int], offsets: np.ndarray) -> np.ndarray:
+    """One draw's row indices: ``rng.integers(0, n_g, n_g)`` plus the group's offset, group after group."""
+    return np.concatenate([off + rng.integers(0, n, n) for off, n in zip(offsets, sizes, strict=True)])
+
+
+def _number_of_draws(draws: int) -> int:
+    if isinstance(draws, bool) or int(draws) != draws or draws < 2:
+        raise IasemError(f"the bootstrap needs at least 2 draws, not {draws!r}")
+    return int(draws)
 
 
 def jackknife(n_rows: int | Sequence[int], refit: Refit) -> np.ndarray:
@@ -181,6 +241,32 @@ def jackknife(n_rows: int | Sequence[int], refit: Refit) -> np.ndarray:
     if width is None:
         raise IasemError(f"all {n} leave-one-out refits failed: the BCa acceleration cannot be estimated")
     return np.vstack([np.full(width, np.nan) if r is None else r for r in rows])
+
+
+def jackknife_batched(n_rows: int | Sequence[int], refit_batch: RefitBatch) -> np.ndarray:
+    """:func:`jackknife` with all leave-one-out refits in one call: row i of ``indices`` is every row but i.
+
+    Parameters
+    ----------
+    n_rows : int or sequence of int
+        Number of rows, or the group sizes (as in :func:`draw`).
+    refit_batch : callable
+        ``refit_batch(indices) -> (values, failed)``, as for :func:`draw_batched`; ``indices`` is (n, n - 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, k); the rows of failed refits are NaN.
+    """
+    n = sum(_group_sizes(n_rows))
+    everything = np.arange(n)
+    indices = np.stack([np.delete(everything, i) for i in range(n)])
+    values, failed = refit_batch(indices)
+    values = np.array(values, dtype=float).reshape(n, -1)
+    values[np.asarray(failed, dtype=bool).ravel()] = np.nan
+    if np.all(np.isnan(values)):
+        raise IasemError(f"all {n} leave-one-out refits failed: the BCa acceleration cannot be estimated")
+    return values
 
 
 def se(draws: BootstrapDraws | np.ndarray, ddof: int = 0) -> np.ndarray:

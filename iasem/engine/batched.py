@@ -1,0 +1,490 @@
+"""Batched Fisher scoring: many refits of one model on many sample covariance matrices at once (bootstrap draws).
+
+Every bootstrap replicate b refits the same model, with the same parameter -> matrix mapping
+(``Representation.locations``), to its own sample covariance matrix S_b, starting from the full-sample estimate.
+Instead of one :func:`estimate.minimise` per replicate, the B minimisations run side by side: each iteration fills
+the LISREL matrices of all active replicates as (B, ., .) stacks,
+
+    Sigma_b = Lambda_b (I - B_b)^-1 Psi_b (I - B_b)^-T Lambda_b' + Theta_b,
+
+takes the derivatives dSigma_b / dtheta as a (B, k, p, p) stack, and the gradients and expected information with
+batched matrix products; the B scoring steps solve I_b delta_b = g_b with one stacked ``numpy.linalg.solve``.
+
+The discrepancy functions (no mean structure: one group of complete data) are those of :mod:`estimate` and
+:mod:`ls`, F = fmin:
+
+- ML:  F = 1/2 [log|Sigma| + tr(S Sigma^-1) - log|S| - p],
+  g = 1/2 tr[(Sigma^-1 - Sigma^-1 S Sigma^-1) dSigma_k],  I_kl = 1/2 tr(Sigma^-1 dSigma_k Sigma^-1 dSigma_l);
+- ULS: F = 1/2 sum_{i >= j} (S - Sigma)_ij^2,  g = -sum_ij h_ij (S - Sigma)_ij dSigma_k,ij,
+  I_kl = sum_ij h_ij dSigma_k,ij dSigma_l,ij  (h_ij = 1 on the diagonal, 1/2 off it);
+- GLS: F = 1/4 tr[(S^-1 (S - Sigma))^2],  g = -1/2 tr[S^-1 (S - Sigma) S^-1 dSigma_k],
+  I_kl = 1/2 tr(S^-1 dSigma_k S^-1 dSigma_l).
+
+The iteration is :func:`estimate.minimise`'s, replicate by replicate: the step delta = I^-1 g (a near-singular
+information, cond >= 1e12, takes :func:`estimate._scoring_step`'s ridge, replicate by replicate); the step is
+halved, only for the replicates whose trial x - s delta gives no F <= F_old + 1e-12 |F_old| (or a non-positive-
+definite Sigma under ML, a non-finite one under GLS/ULS), until s <= 1e-8; a replicate stops when
+|F_old - F_new| < tol max(1, |F_old|), max |s delta| < xtol and max |g_new| < gtol, and leaves the active set.
+A replicate fails (like a per-draw refit that returns None) when its start gives no admissible Sigma, no step
+lowers F, the information cannot be inverted, a matrix inversion fails (singular I - B or S), or it does not
+converge in ``max_iter`` iterations.
+
+At most a pool of replicates (as many as fit in ``_CHUNK_BYTES``) iterates at once; each one that converges or
+fails makes room for the next, so that the slow tail of the iterations is paid once, not per chunk. The result
+does not depend on the pool: each replicate's arithmetic is its own.
+
+Fixed exogenous covariates (fixed.x) take each replicate's own sample (co)variances, as
+:func:`estimate.group_parameters` gives them to a per-draw refit: only the fixed values change between
+replicates, not the mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .estimate import Parameters, _scoring_step
+from .lisrel import Representation
+
+ESTIMATORS = ("ML", "GLS", "ULS")
+# Whether ``iasem.fit``'s bootstrap refits run batched; False forces the per-draw refits (for comparisons).
+ENABLED = True
+# Matrices that a batched model may not use: mean structure, thresholds, scale factors.
+_UNSUPPORTED = ("nu", "alpha", "tau", "delta")
+# Memory for the stacks of one pass, in bytes: it sets how many replicates iterate side by side (their derivative
+# stacks, B x k x p x p doubles) and how many resamples are gathered at once.
+_CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class BatchFit:
+    """The outcome of a batched minimisation.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        (B, k) estimates; rows of failed replicates hold their last iterate (or NaN), not an optimum.
+    failed : numpy.ndarray
+        (B,) True where the replicate did not converge (a per-draw refit would return None).
+    iterations : numpy.ndarray
+        (B,) number of scoring iterations taken.
+    """
+
+    x: np.ndarray
+    failed: np.ndarray
+    iterations: np.ndarray
+
+
+def supported(params: Parameters, estimator: str) -> bool:
+    """Whether :func:`minimise` can refit this model: ML, GLS or ULS on a covariance structure (no mean
+    structure, thresholds or scale factors)."""
+    rep = params.rep
+    if estimator not in ESTIMATORS or rep.meanstructure:
+        return False
+    return all(rep.locations[name][0].size == 0 for name in _UNSUPPORTED)
+
+
+def sample_moments(values: np.ndarray, indices: np.ndarray, *, unbiased: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Sample covariance matrices and means of many resamples of the rows of ``values``.
+
+    For resample b with rows i_1..i_n: m_b = (1/n) sum_t x_{i_t} and S_b = (1/d) sum_t (x_{i_t} - m_b)(x_{i_t} -
+    m_b)', d = n (ML) or n - 1 (``unbiased``, GLS and ULS).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        (N, p) complete data.
+    indices : numpy.ndarray
+        (B, n) row numbers of each resample.
+    unbiased : bool
+        Divide by n - 1 instead of n (as :func:`ls.unbiased` does).
+
+    Returns
+    -------
+    (cov, mean) : tuple of numpy.ndarray
+        (B, p, p) and (B, p).
+    """
+    indices = np.asarray(indices)
+    n_draws, n = indices.shape
+    p = values.shape[1]
+    cov, mean = np.empty((n_draws, p, p)), np.empty((n_draws, p))
+    block = max(1, _CHUNK_BYTES // (8 * n * p))  # resamples gathered at once (B x n x p can be large)
+    for start in range(0, n_draws, block):
+        sample = values[indices[start : start + block]]
+        m = sample.mean(axis=1)
+        centred = sample - m[:, None, :]
+        mean[start : start + block] = m
+        cov[start : start + block] = np.matmul(np.swapaxes(centred, 1, 2), centred) / n
+    if unbiased:
+        cov = cov * n / (n - 1)
+    return cov, mean
+
+
+def fixed_values(params: Parameters, names: list[str], cov: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Each replicate's value of every model row when fixed: ``params.fixed_values`` with the fixed exogenous
+    covariates' (co)variances and means replaced by the replicate's sample moments (as
+    :func:`estimate.group_parameters` sets them).
+
+    Returns
+    -------
+    numpy.ndarray
+        (B, q) with q the model rows (NaN where free).
+    """
+    rows = params.rep.rows
+    out = np.repeat(params.fixed_values[None, :], cov.shape[0], axis=0)
+    if "exo" not in rows:
+        return out
+    o = {v: k for k, v in enumerate(names)}
+    exo = (rows["exo"].to_numpy() == 1) & (rows["free"].to_numpy() == 0)
+    for k in np.flatnonzero(exo):
+        r = rows.iloc[k]
+        out[:, k] = mean[:, o[r["lhs"]]] if r["op"] == "~1" else cov[:, o[r["lhs"]], o[r["rhs"]]]
+    return out
+
+
+def fill(rep: Representation, values: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`lisrel.fill` over a leading batch axis: ``values`` (B, q) -> the matrices lambda, theta, psi, beta
+    as (B, ., .) stacks, and ``ib_inv`` = (I - B)^-1.
+
+    Returns
+    -------
+    (matrices, singular) : tuple
+        The matrices by name, and a (B,) mask of the replicates whose I - B is singular (their ``ib_inv`` is
+        NaN; :func:`lisrel.fill` would raise there).
+    """
+    n = values.shape[0]
+    mats = {}
+    for name in ("lambda", "theta", "psi", "beta"):
+        matrix = np.zeros((n, *rep.shapes[name]))
+        k, i, j = rep.locations[name]
+        matrix[:, i, j] = values[:, k]
+        if name in ("theta", "psi"):
+            matrix[:, j, i] = values[:, k]
+        mats[name] = matrix
+    m = mats["beta"].shape[1]
+    mats["ib_inv"], singular = _stacked(np.linalg.inv, np.eye(m) - mats["beta"])
+    return mats, singular
+
+
+def implied_cov(mats: dict[str, np.ndarray]) -> np.ndarray:
+    """Sigma_b = Lambda_b (I - B_b)^-1 Psi_b (I - B_b)^-T Lambda_b' + Theta_b, as a (B, p, p) stack."""
+    loadings = mats["lambda"] @ mats["ib_inv"]
+    return loadings @ mats["psi"] @ np.swapaxes(loadings, 1, 2) + mats["theta"]
+
+
+def derivatives(rep: Representation, mats: dict[str, np.ndarray], rows: np.ndarray | None = None) -> np.ndarray:
+    """:func:`lisrel.derivatives` over a leading batch axis (covariance part only): dSigma_b / d(row value) as a
+    (B, r, p, p) stack, one slice per model row of ``rows`` (positions in ``rep.rows``, default all), in that
+    order.
+
+    With A = (I - B)^-1, L = Lambda A and M = A Psi A' Lambda', a loading lambda_ij gives E_ij M + (E_ij M)',
+    a regression beta_ij gives L_.i M_j. + transpose, a (co)variance psi_ij gives L_.i L_.j' (+ transpose off
+    the diagonal) and theta_ij gives E_ij (+ E_ji off the diagonal). The transposed twins are added to every
+    slice at once, D + D', and the variances (diagonal psi and theta, symmetric, without a twin) halved back,
+    which is exact in floating point.
+    """
+    n = mats["lambda"].shape[0]
+    p, q = len(rep.ov), len(rep.rows)
+    rows = np.arange(q) if rows is None else np.asarray(rows, dtype=int)
+    slot = np.full(q, -1)
+    slot[rows] = np.arange(rows.size)
+    a = mats["ib_inv"]
+    la_t = np.swapaxes(mats["lambda"] @ a, 1, 2)  # (B, m, p): column c of L = Lambda A is la_t[:, c]
+    m_lam = (a @ mats["psi"] @ np.swapaxes(a, 1, 2)) @ np.swapaxes(mats["lambda"], 1, 2)  # (B, m, p)
+    d_sigma = np.zeros((n, rows.size, p, p))
+
+    def picked(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k, i, j = rep.locations[name]
+        keep = slot[k] >= 0
+        return slot[k[keep]], i[keep], j[keep]
+
+    def symmetric(outer: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
+        """H + H' for each slice, H alone where ``diagonal`` (a variance: H is symmetric, without a twin)."""
+        return np.where(diagonal[:, None, None], outer, outer + np.swapaxes(outer, 2, 3))
+
+    s, i, j = picked("lambda")
+    d_sigma[:, s, i, :] = m_lam[:, j, :]
+    d_sigma[:, s, :, i] += np.swapaxes(m_lam[:, j, :], 0, 1)
+    s, i, j = picked("theta")
+    d_sigma[:, s, i, j] = 1.0
+    d_sigma[:, s, j, i] = 1.0
+    s, i, j = picked("psi")
+    if s.size:
+        d_sigma[:, s] = symmetric(la_t[:, i, :, None] * la_t[:, j, None, :], i == j)
+    s, i, j = picked("beta")
+    if s.size:
+        outer = la_t[:, i, :, None] * m_lam[:, j, None, :]
+        d_sigma[:, s] = outer + np.swapaxes(outer, 2, 3)
+    return d_sigma
+
+
+class _Problem:
+    """One model and estimator over B sample covariance matrices: F, its gradient and information by batch."""
+
+    def __init__(self, params: Parameters, cov: np.ndarray, estimator: str, fixed: np.ndarray) -> None:
+        self.params, self.rep, self.estimator = params, params.rep, estimator
+        self.cov, self.fixed = cov, fixed
+        self.p = cov.shape[1]
+        self.free = params.index >= 0
+        self.free_index = params.index[self.free]
+        self.unique = np.unique(self.free_index).size == self.free_index.size
+        free_rows = np.flatnonzero(self.free)
+        # Without shared labels, the free rows in the order of x give dSigma/dx directly.
+        self.derivative_rows = free_rows[np.argsort(self.free_index)] if self.unique else free_rows
+        self.half = np.where(np.eye(self.p, dtype=bool), 1.0, 0.5)
+        self.error = np.zeros(cov.shape[0], dtype=bool)
+        if estimator == "ML":
+            self.logdet_s = np.linalg.slogdet(cov)[1]
+        elif estimator == "GLS":
+            self.s_inv, bad = _stacked(np.linalg.inv, cov)
+            self.error |= bad
+
+    def row_values(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        values = self.fixed[rows].copy()
+        values[:, self.free] = x[:, self.free_index]
+        return values
+
+    def d_sigma(self, mats: dict[str, np.ndarray]) -> np.ndarray:
+        """dSigma/dx, (B, k, p, p): rows sharing a label (one parameter) add up."""
+        d = derivatives(self.rep, mats, self.derivative_rows)
+        if self.unique:
+            return d
+        out = np.zeros((d.shape[0], self.params.n_free, *d.shape[2:]))
+        np.add.at(out, (slice(None), self.free_index), d)
+        return out
+
+    def evaluate(self, rows: np.ndarray, x: np.ndarray, derivs: bool) -> tuple[np.ndarray, ...]:
+        """F at x for the replicates ``rows``; with ``derivs`` also the gradients and informations.
+
+        Returns (f, inadmissible, error[, gradient, information]): f is NaN where the replicate's Sigma is not
+        admissible (``inadmissible``, the per-draw evaluator's None) or its evaluation failed (``error``).
+        """
+        n = rows.size
+        f = np.full(n, np.nan)
+        error = self.error[rows].copy()
+        inadmissible = np.zeros(n, dtype=bool)
+        out_g = np.full((n, self.params.n_free), np.nan)
+        out_i = np.full((n, self.params.n_free, self.params.n_free), np.nan)
+        values = self.row_values(rows, x)
+        mats, bad = fill(self.rep, values)
+        error |= bad
+        sigma = implied_cov(mats)
+        good = ~error
+        s = self.cov[rows]
+        if self.estimator == "ML":
+            eye = np.eye(self.p)
+            chol, not_pd = _stacked(np.linalg.cholesky, np.where(good[:, None, None], sigma, eye))
+            inadmissible = good & not_pd
+            good &= ~not_pd
+            sigma_inv, bad = _stacked(np.linalg.inv, np.where(good[:, None, None], sigma, eye))
+            error |= good & bad
+            good &= ~bad
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+                trace = np.einsum("bij,bji->b", s, sigma_inv)
+                f_all = 0.5 * (logdet + trace - self.logdet_s[rows] - self.p)
+            weight = sigma_inv
+        else:
+            finite = np.all(np.isfinite(sigma), axis=(1, 2))
+            inadmissible = good & ~finite
+            good &= finite
+            resid = s - sigma
+            if self.estimator == "ULS":
+                f_all = 0.5 * np.sum(self.half * resid * resid, axis=(1, 2))
+            else:
+                v_resid = self.s_inv[rows] @ resid
+                f_all = 0.25 * np.einsum("bij,bji->b", v_resid, v_resid)
+            weight = self.s_inv[rows] if self.estimator == "GLS" else None
+        f[good] = f_all[good]
+        if not derivs:
+            return f, inadmissible, error
+        if good.any():
+            idx = np.flatnonzero(good)
+            sub = {name: matrix[idx] for name, matrix in mats.items()}
+            d = self.d_sigma(sub)  # (g, k, p, p)
+            k = d.shape[1]
+            if self.estimator == "ULS":
+                hr = self.half * resid[idx]
+                gradient = -np.einsum("bij,bkij->bk", hr, d)
+                hd = (d * self.half).reshape(idx.size, k, -1)
+                information = hd @ np.swapaxes(d.reshape(idx.size, k, -1), 1, 2)
+            else:
+                w = weight[idx]
+                if self.estimator == "ML":
+                    g_matrix = w - w @ s[idx] @ w
+                    gradient = 0.5 * np.einsum("bij,bkij->bk", g_matrix, d)
+                else:
+                    g_matrix = w @ resid[idx] @ w
+                    gradient = -0.5 * np.einsum("bij,bkij->bk", g_matrix, d)
+                v = w[:, None] @ d  # (g, k, p, p); I_kl = 1/2 sum_ab v_k,ab v_l,ba
+                v_t = np.swapaxes(v, 2, 3).reshape(idx.size, k, -1)
+                information = 0.5 * (v.reshape(idx.size, k, -1) @ np.swapaxes(v_t, 1, 2))
+            out_g[idx], out_i[idx] = gradient, information
+        return f, inadmissible, error, out_g, out_i
+
+
+def _stacked(func: Callable[[np.ndarray], np.ndarray], stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``func`` (a numpy.linalg routine) on a (B, ., .) stack; when it raises LinAlgError for some matrix, matrix
+    by matrix, with NaN and a True in the returned mask for those that raise."""
+    try:
+        return func(stack), np.zeros(stack.shape[0], dtype=bool)
+    except np.linalg.LinAlgError:
+        pass
+    out, bad = np.full(stack.shape, np.nan), np.zeros(stack.shape[0], dtype=bool)
+    for b in range(stack.shape[0]):
+        try:
+            out[b] = func(stack[b])
+        except np.linalg.LinAlgError:
+            bad[b] = True
+    return out, bad
+
+
+def _steps(information: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """I_b^-1 g_b for every replicate, with :func:`estimate._scoring_step`'s rule: a plain solve where
+    cond(I_b) < 1e12, its ridge elsewhere; NaN rows where no ridge helps.
+
+    cond_2(I) <= ||I||_F ||I^-1||_F, so where that bound is below 1e12 the plain solve is the one
+    :func:`estimate._scoring_step` takes; only the other replicates (rare) pay for the exact condition number.
+    """
+    steps = np.full(gradient.shape, np.nan)
+    inverse, singular = _stacked(np.linalg.inv, information)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bound = np.linalg.norm(information, axis=(1, 2)) * np.linalg.norm(inverse, axis=(1, 2))
+        plain = ~singular & (bound < 1e12)
+    unsure = np.flatnonzero(~plain)
+    if unsure.size:
+        with np.errstate(invalid="ignore"):
+            plain[unsure] = np.linalg.cond(information[unsure]) < 1e12
+    if plain.any():
+        steps[plain] = np.linalg.solve(information[plain], gradient[plain][..., None])[..., 0]
+    for b in np.flatnonzero(~plain):
+        step = _scoring_step(information[b], gradient[b])
+        if step is not None:
+            steps[b] = step
+    return steps
+
+
+def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str = "ML", *,
+             fixed: np.ndarray | None = None, tol: float = 1e-10, gtol: float = 1e-6, xtol: float = 1e-6,
+             max_iter: int = 500) -> BatchFit:  # fmt: skip
+    """Fisher scoring from ``x0`` for every covariance matrix of ``cov``, as :func:`estimate.minimise` (or
+    :func:`ls.fit`) would do one by one.
+
+    Parameters
+    ----------
+    params : Parameters
+        The model's parameter mapping (the full-sample one).
+    cov : numpy.ndarray
+        (B, p, p) sample covariance matrices: biased (divide by n) for ML, unbiased for GLS and ULS.
+    x0 : numpy.ndarray
+        (k,) start, the full-sample estimate, or (B, k) one start per replicate.
+    estimator : {"ML", "GLS", "ULS"}
+        Discrepancy function.
+    fixed : numpy.ndarray, optional
+        (B, q) fixed values of the model rows per replicate (:func:`fixed_values`, for fixed.x); default
+        ``params.fixed_values`` for all.
+    tol, gtol, xtol, max_iter
+        The convergence rules of :func:`estimate.minimise`.
+
+    Returns
+    -------
+    BatchFit
+    """
+    if not supported(params, estimator):
+        raise ValueError(f"the batched engine cannot fit this model with estimator={estimator!r}")
+    cov = np.asarray(cov, dtype=float)
+    n, k = cov.shape[0], params.n_free
+    # At most ``pool`` replicates iterate at once (memory); one that stops makes room for the next.
+    per_replicate = 8 * (k + len(params.rep.rows)) * cov.shape[1] ** 2 * 2
+    pool = max(1, _CHUNK_BYTES // per_replicate)
+    fixed = np.repeat(params.fixed_values[None, :], n, axis=0) if fixed is None else np.asarray(fixed, dtype=float)
+    problem = _Problem(params, cov, estimator, fixed)
+    x = np.array(np.broadcast_to(x0, (n, k)), dtype=float)
+    f = np.full(n, np.nan)
+    failed = np.zeros(n, dtype=bool)
+    iterations = np.zeros(n, dtype=int)
+    # The active replicates, with their gradients and informations in the same order.
+    active = np.zeros(0, dtype=int)
+    gradient, information = np.zeros((0, k)), np.zeros((0, k, k))
+    waiting = 0  # replicates waiting..n-1 have not started
+    while True:
+        if active.size < pool and waiting < n:
+            new = np.arange(waiting, min(n, waiting + pool - active.size))
+            waiting = int(new[-1]) + 1
+            f_new, inadmissible, bad, g_new, i_new = problem.evaluate(new, x[new], derivs=True)
+            lost = inadmissible | bad  # the start gives no admissible Sigma: the refit fails
+            failed[new[lost]] = True
+            f[new] = f_new
+            active = np.concatenate([active, new[~lost]])
+            gradient = np.concatenate([gradient, g_new[~lost]])
+            information = np.concatenate([information, i_new[~lost]])
+        if active.size == 0:
+            if waiting >= n:
+                break
+            continue
+        iterations[active] += 1
+        steps = _steps(information, gradient)
+        singular = np.isnan(steps).any(axis=1)  # the information matrix is singular
+        failed[active[singular]] = True
+        active, steps = active[~singular], steps[~singular]
+        scale, lost, f_new, g_new, i_new = _line_search(problem, active, x, f, steps)
+        failed[active[lost]] = True
+        f_old = f[active]
+        with np.errstate(invalid="ignore"):
+            done = (np.abs(f_old - f_new) < tol * np.maximum(1.0, np.abs(f_old))) & (
+                np.max(np.abs(scale[:, None] * steps), axis=1) < xtol
+            )
+            converged = ~lost & done & (np.max(np.abs(g_new), axis=1) < gtol)
+        moved = active[~lost]
+        x[moved] = x[moved] - scale[~lost, None] * steps[~lost]
+        f[moved] = f_new[~lost]
+        exhausted = ~lost & ~converged & (iterations[active] >= max_iter)  # no convergence after max_iter
+        failed[active[exhausted]] = True
+        keep = ~lost & ~converged & ~exhausted
+        active, gradient, information = active[keep], g_new[keep], i_new[keep]
+    return BatchFit(x, failed, iterations)
+
+
+def _line_search(problem: _Problem, active: np.ndarray, x: np.ndarray, f: np.ndarray,
+                 steps: np.ndarray) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """Step halving, replicate by replicate: the largest s in 1, 1/2, 1/4, ... (s > 1e-8) with
+    F(x - s delta) <= F(x) + 1e-12 |F(x)|.
+
+    Returns (scale, lost, f, gradient, information) at the accepted points; ``lost`` marks the replicates
+    where no step lowers F or an evaluation failed.
+    """
+    n, k = steps.shape
+    scale = np.ones(n)
+    f_new, g_new, i_new = np.full(n, np.nan), np.full((n, k), np.nan), np.full((n, k, k), np.nan)
+    lost = np.zeros(n, dtype=bool)
+    # The full step first, with derivatives: most replicates take it.
+    f_try, _, bad, g_try, i_try = problem.evaluate(active, x[active] - steps, derivs=True)
+    with np.errstate(invalid="ignore"):
+        ok = ~bad & (f_try <= f[active] + 1e-12 * np.abs(f[active]))
+    f_new[ok], g_new[ok], i_new[ok] = f_try[ok], g_try[ok], i_try[ok]
+    lost |= bad
+    pending = np.flatnonzero(~ok & ~bad)
+    halved = []
+    while pending.size:
+        scale[pending] /= 2
+        lost[pending[scale[pending] <= 1e-8]] = True  # no step lowers the discrepancy function
+        pending = pending[scale[pending] > 1e-8]
+        if not pending.size:
+            break
+        rows = active[pending]
+        f_try, _, bad = problem.evaluate(rows, x[rows] - scale[pending, None] * steps[pending], derivs=False)
+        with np.errstate(invalid="ignore"):
+            ok = ~bad & (f_try <= f[rows] + 1e-12 * np.abs(f[rows]))
+        lost[pending[bad]] = True
+        halved.append(pending[ok])
+        pending = pending[~ok & ~bad]
+    if halved and (accepted := np.concatenate(halved)).size:
+        rows = active[accepted]
+        f_try, inadmissible, bad, g_try, i_try = problem.evaluate(
+            rows, x[rows] - scale[accepted, None] * steps[accepted], derivs=True
+        )
+        lost[accepted[inadmissible | bad]] = True
+        f_new[accepted], g_new[accepted], i_new[accepted] = f_try, g_try, i_try
+    return scale, lost, f_new, g_new, i_new
