@@ -3,9 +3,10 @@ public-NGO, public-public and multi-partner alliances?
 
 The same measurement model is fitted in every group with more and more parameters held equal: configural (the
 same pattern), metric (loadings), scalar (loadings and intercepts) and strict (also residual variances); for
-ordered items the thresholds come first (Wu & Estabrook, 2016). Each step is compared with the one before by the
-chi-square difference test (Satorra-Bentler scaled for robust estimators, as lavaan's ``lavTestLRT``) and by the
-changes in CFI, RMSEA and SRMR, judged by Chen's (2007) rules (:class:`~iasem.validation.cutoffs.Cutoffs`).
+ordered items configural, thresholds (with the intercepts) and scalar, the thresholds first (Wu & Estabrook, 2016;
+see ``ORDERED_STEPS``). Each step is compared with the one before by the chi-square difference test of lavaan's
+``lavTestLRT`` (Satorra-Bentler scaled for MLR, Satorra's 2000 scaled-shifted test for WLSMV) and by the changes
+in CFI, RMSEA and SRMR, judged by Chen's (2007) rules (:class:`~iasem.validation.cutoffs.Cutoffs`).
 
 References
 ----------
@@ -39,10 +40,25 @@ CONTINUOUS_STEPS = {
     "scalar": ("loadings", "intercepts"),
     "strict": ("loadings", "intercepts", "residuals"),
 }
+# Ordered items, in lavaan's delta parameterization (group_equal = lavaan's group.equal). lavaan fixes the
+# intercepts of ordered items at 0 in every group, and equal thresholds free the scale factors (~*~) and latent
+# means of the later groups; "thresholds" and "intercepts" pull each other in (iasem.fit pairs them the same way),
+# so both are named here and the table's `equal` column says what is held equal. Hence:
+# - "thresholds" holds thresholds AND intercepts equal, loadings free (df + (K - 2) p - m per later group: p items
+#   with K categories, m factors). This is identified but it is not Wu & Estabrook's (2016) threshold-invariance
+#   model, which frees the intercepts of the later groups (df + (K - 3) p; semTools::measEq.syntax's default) and
+#   cannot be written as a group.equal option: a misfit of this step can come from the intercepts (HS39 ordinal
+#   by school: W&E's threshold step p = .086, this one p < 1e-9; tests/fixtures/lavaan/invariance_ordinal_*).
+# - adding "loadings" gives exactly W&E's scalar model (thresholds, loadings and intercepts equal, latent means
+#   free: same chisq and df as measEq.syntax's, checked in tests/test_invariance_ordinal.py), so the step is
+#   "scalar", not "metric" (its earlier name): latent means are comparable once it holds. There is no metric
+#   step through group.equal: equal loadings with free thresholds and scale factors fixed at 1 do not test
+#   metric invariance of ordered items (Wu & Estabrook, 2016), and W&E's thresholds + loadings model again
+#   needs free intercepts.
 ORDERED_STEPS = {
     "configural": (),
-    "thresholds": ("thresholds",),
-    "metric": ("thresholds", "loadings"),
+    "thresholds": ("thresholds", "intercepts"),
+    "scalar": ("thresholds", "intercepts", "loadings"),
 }
 # Steps that constrain intercept-like parameters: Chen's (2007) smaller SRMR change applies.
 SCALAR_KINDS = {"intercepts", "residuals", "thresholds"}
@@ -73,6 +89,9 @@ class InvarianceResult:
                  shown.to_string(float_format=lambda v: f"{v:.3f}", na_rep=""), ""]  # fmt: skip
         for step, row in self.table.iterrows():
             lines.append(f"  {step:<11} {row['verdict']}: {row['reason']}")
+        if self.measures.get("cfi") == "cfi.scaled" and any("cfi.robust" in f.fit_measures for f in self.fits.values()):
+            lines += ["", "CFI, TLI and RMSEA are the scaled ones for every step: not every step has the robust "
+                          "ones (lavaan 0.6.14 gives NA for WLSMV fits with equal thresholds)"]  # fmt: skip
         lines += ["", f"Rules: {SOURCES['invariance']}", f"Fit: {SOURCES['cfi']}"]
         return "\n".join(lines)
 
@@ -104,7 +123,10 @@ def invariance(
     estimator : str
         As :func:`iasem.fit`; ``"MLR"`` uses the scaled chi-square difference and the robust CFI/RMSEA.
     ordered : list of str or True, optional
-        Ordered items (WLSMV); the steps are then configural, thresholds and metric.
+        Ordered items (WLSMV); the steps are then configural, thresholds (thresholds and intercepts equal) and
+        scalar (thresholds, intercepts and loadings equal: Wu & Estabrook's 2016 scalar model), see
+        ``ORDERED_STEPS``; CFI, TLI and RMSEA are then the scaled ones (``measures``), as the steps with equal
+        thresholds have no robust ones.
     steps : list of str, optional
         A subset of the steps, in order; by default all of them.
     cutoffs : Cutoffs or dict, optional
@@ -143,7 +165,7 @@ def invariance(
                   missing=missing)
         for step in chosen
     }  # fmt: skip
-    names = _measure_names(next(iter(fits.values())))
+    names = _measure_names(list(fits.values()))
     rows = []
     previous: tuple[str, SEMResult] | None = None
     for step, result in fits.items():
@@ -172,25 +194,36 @@ def invariance(
     return InvarianceResult(table, fits, group, estimator_used, rules, names)
 
 
-def _measure_names(result: SEMResult) -> dict[str, str]:
-    """Which fit measures a step reports: the scaled chi-square and robust indices where the estimator has them."""
-    measures = result.fit_measures
-    robust = "cfi.robust" in measures
+def _measure_names(results: list[SEMResult]) -> dict[str, str]:
+    """Which fit measures the steps report, the same for every step so that the changes compare like with like:
+    the scaled chi-square where the estimator has it, and the robust CFI, TLI and RMSEA when every step has them,
+    else the scaled ones (WLSMV: lavaan 0.6.14 gives NA robust indices once thresholds are equal, see
+    :mod:`iasem.engine.dwls_groups`), else the standard ones."""
+    measures = [r.fit_measures for r in results]
+    first = measures[0]
+    if all(np.isfinite(m.get("cfi.robust", np.nan)) for m in measures):
+        kind = ".robust"
+    elif all(np.isfinite(m.get("cfi.scaled", np.nan)) for m in measures):
+        kind = ".scaled"
+    else:
+        kind = ""
     return {
-        "chisq": "chisq.scaled" if "chisq.scaled" in measures else "chisq",
+        "chisq": "chisq.scaled" if "chisq.scaled" in first else "chisq",
         "df": "df",
-        "pvalue": "pvalue.scaled" if "pvalue.scaled" in measures else "pvalue",
-        "cfi": "cfi.robust" if robust else "cfi",
-        "tli": "tli.robust" if robust else "tli",
-        "rmsea": "rmsea.robust" if robust else "rmsea",
+        "pvalue": "pvalue.scaled" if "pvalue.scaled" in first else "pvalue",
+        "cfi": f"cfi{kind}",
+        "tli": f"tli{kind}",
+        "rmsea": f"rmsea{kind}",
         "srmr": "srmr",
     }
 
 
 def difference_test(fit_a: SEMResult, fit_b: SEMResult) -> dict[str, float]:
     """The chi-square difference test of two nested fits, in either order (the one with more degrees of freedom
-    is the restricted one), as lavaan's ``lavTestLRT``: for ML the plain difference of the chi-squares, for
-    robust estimators the scaled difference (:func:`iasem.fit_measures.difference.scaled_difference_test`)."""
+    is the restricted one), as lavaan's ``lavTestLRT`` with its default method: for ML the plain difference of
+    the chi-squares; for MLR the Satorra-Bentler (2001) scaled difference and for WLSMV Satorra's (2000) test with
+    the scaled-shifted correction (Asparouhov & Muthén, 2006), both by
+    :func:`iasem.fit_measures.difference.scaled_difference_test`."""
     less, more = fit_a, fit_b
     if more.fit_measures["df"] < less.fit_measures["df"]:
         less, more = more, less
