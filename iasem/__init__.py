@@ -13,6 +13,7 @@ from .instruments.export import export as export_instrument
 from .instruments.instrument import Instrument, load_instrument
 from .results import SEMResult
 from .sem import fit
+from .simulation import simulate
 from .validation import (
     EFAResult,
     InvarianceResult,
@@ -56,5 +57,6 @@ __all__ = [
     "load_bank",
     "load_instrument",
     "reliability",
+    "simulate",
     "validate",
 ]
