@@ -384,8 +384,8 @@ def _fit_ordered_groups(text: str, formulas, data: pd.DataFrame, options: FitOpt
     n = sum(s.n for s in stats)
     ds = dwls_groups.jacobians(params, state.groups, stats)
     # lavaan's information weights the groups by N_g / N (the discrepancy by (N_g - 1) / N), and vcov takes N - G.
-    vcov, vcov_warning = _vcov(dwls_groups.GroupsState(state.x, state.groups, state.fmin, state.gradient,
-                                                       dwls_groups.information(ds, stats)), n - len(stats))  # fmt: skip
+    vcov, vcov_warning = _vcov(multigroup.MultiState(state.x, state.groups, state.fmin, state.gradient,
+                                                     dwls_groups.information(ds, stats)), n - len(stats))  # fmt: skip
     warnings += vcov_warning
     if options.se == "robust" and vcov is not None:
         vcov = dwls_groups.robust_vcov(ds, stats)
@@ -639,6 +639,7 @@ def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFra
     """rows -> the free parameters and ``:=`` values refitted on those rows of the complete data (None when the
     refit fails), starting from the estimates: one bootstrap or jackknife replicate."""
     from .engine import batched  # local: only the bootstrap refits need it
+
     values = complete.to_numpy(dtype=float)
     names = list(complete.columns)
     model_rows = rep.rows.iloc[: int(table["op"].isin(MODEL_OPERATORS).sum())]

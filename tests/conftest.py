@@ -108,6 +108,28 @@ MEDIATION = """
 """
 
 
+# The lavaan fixtures of the parity tests (make_fixtures.R, make_mlr_fixtures.R, ...).
+LAVAAN_FIXTURES = Path(__file__).parent / "fixtures" / "lavaan"
+# The fit measures the MLR parity tests (complete data with groups, FIML) compare with lavaan: ML's own, the
+# scaled (Yuan-Bentler) test's and the robust indices.
+ML_MEASURES = ["npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli", "rmsea",
+               "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr", "logl", "unrestricted.logl", "aic",
+               "bic", "ntotal"]  # fmt: skip
+SCALED_MEASURES = ["chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq.scaled",
+                   "baseline.df.scaled", "baseline.pvalue.scaled", "baseline.chisq.scaling.factor", "cfi.scaled",
+                   "tli.scaled", "rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled",
+                   "rmsea.pvalue.scaled", "scaling.factor.h1", "scaling.factor.h0"]  # fmt: skip
+ROBUST_MEASURES = ["cfi.robust", "tli.robust", "rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust",
+                   "rmsea.pvalue.robust"]  # fmt: skip
+
+
+def lavaan_fixture(name: str) -> dict:
+    """The lavaan reference fixture tests/fixtures/lavaan/<name>.json."""
+    import json
+
+    return json.loads((LAVAAN_FIXTURES / f"{name}.json").read_text())
+
+
 def assert_params_match(table) -> None:
     """Our estimates against lavaan's, joined row by row (columns ``x`` and ``x_ref``), at the issue's bar:
     estimates and standardised values 1e-4 relative, standard errors and z within 1 %."""

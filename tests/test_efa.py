@@ -139,14 +139,10 @@ def test_missing_answers_are_deleted_listwise_and_counted():
 # ---------------------------------------------------------------------------------------------------------------
 # Extraction and rotation
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("name", "index"), fit_cases())
-def test_tables_equal_psych_at_psychs_uniquenesses(name, index):
-    """Given psych's uniquenesses (none for components), every table is psych's to rounding error: the loadings
-    formula, psych's reflections and column order, the rotations (factor_analyzer's Rotator with GPArotation's
-    settings; stats::promax for components), Phi, communalities and the variance table."""
-    fit = reference(name)["fits"][index]
-    psi = None if fit["psi"] is None else np.array(fit["psi"])
-    solution = fit_factors(
+def fit_like_psych(name: str, fit: dict, psi: np.ndarray | None = None):
+    """fit_factors on the data set's correlations with the factors, method and rotation of psych's fit ``fit``
+    (its uniquenesses ``psi`` given, or our own fitted)."""
+    return fit_factors(
         correlation(name),
         fit["n_factors"],
         method=fit["method"],
@@ -154,7 +150,16 @@ def test_tables_equal_psych_at_psychs_uniquenesses(name, index):
         names=reference(name)["items"],
         psi=psi,
     )
-    assert_tables(solution, fit, EXACT)
+
+
+@pytest.mark.parametrize(("name", "index"), fit_cases())
+def test_tables_equal_psych_at_psychs_uniquenesses(name, index):
+    """Given psych's uniquenesses (none for components), every table is psych's to rounding error: the loadings
+    formula, psych's reflections and column order, the rotations (factor_analyzer's Rotator with GPArotation's
+    settings; stats::promax for components), Phi, communalities and the variance table."""
+    fit = reference(name)["fits"][index]
+    psi = None if fit["psi"] is None else np.array(fit["psi"])
+    assert_tables(fit_like_psych(name, fit, psi=psi), fit, EXACT)
 
 
 @pytest.mark.parametrize(("name", "index"), fit_cases(("minres", "ml"), extraction_only=True))
@@ -186,13 +191,7 @@ def test_uniquenesses_are_psychs_plus_its_newton_step(name, index):
 @pytest.mark.parametrize(("name", "index"), fit_cases())
 def test_tables_equal_psych_to_printed_precision(name, index):
     fit = reference(name)["fits"][index]
-    solution = fit_factors(
-        correlation(name),
-        fit["n_factors"],
-        method=fit["method"],
-        rotation=fit["rotation"],
-        names=reference(name)["items"],
-    )
+    solution = fit_like_psych(name, fit)
     assert solution.converged
     assert_tables(solution, fit, PRINTED)
 

@@ -16,9 +16,7 @@ relative: within the bar, and checked against lavaan's own EM moments below.
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,18 +26,15 @@ import iasem
 from iasem.engine import fiml
 from iasem.errors import IasemError
 
-from .conftest import assert_params_match
+from .conftest import (
+    LAVAAN_FIXTURES,
+    ML_MEASURES,
+    ROBUST_MEASURES,
+    SCALED_MEASURES,
+    assert_params_match,
+    lavaan_fixture,
+)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lavaan"
-ML_MEASURES = ["npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli", "rmsea",
-               "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr", "logl", "unrestricted.logl", "aic",
-               "bic", "ntotal"]  # fmt: skip
-SCALED_MEASURES = ["chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq.scaled",
-                   "baseline.df.scaled", "baseline.pvalue.scaled", "baseline.chisq.scaling.factor", "cfi.scaled",
-                   "tli.scaled", "rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled",
-                   "rmsea.pvalue.scaled", "scaling.factor.h1", "scaling.factor.h0"]  # fmt: skip
-ROBUST_MEASURES = ["cfi.robust", "tli.robust", "rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust",
-                   "rmsea.pvalue.robust"]  # fmt: skip
 # fixture -> the iasem.fit options of the same call
 CASES = {
     "mlr_hs39_fiml": {"estimator": "MLR"},
@@ -54,14 +49,10 @@ CASES = {
 MLR_CASES = [name for name, kwargs in CASES.items() if kwargs.get("estimator") == "MLR"]
 
 
-def lavaan(name: str) -> dict:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
 @cache
 def fitted(name: str) -> iasem.SEMResult:
-    ref = lavaan(name)
-    return iasem.fit(ref["syntax"], pd.read_csv(FIXTURES / ref["data"]), missing="fiml", **CASES[name])
+    ref = lavaan_fixture(name)
+    return iasem.fit(ref["syntax"], pd.read_csv(LAVAAN_FIXTURES / ref["data"]), missing="fiml", **CASES[name])
 
 
 def joined(result: iasem.SEMResult, ref: dict) -> pd.DataFrame:
@@ -74,18 +65,18 @@ def joined(result: iasem.SEMResult, ref: dict) -> pd.DataFrame:
 
 def test_fixtures_are_lavaans_fiml_with_robust_standard_errors():
     for name in [*MLR_CASES, "robust_hs39_fiml_ml"]:
-        options = lavaan(name)["options"]
+        options = lavaan_fixture(name)["options"]
         assert options["missing"] == "ml" and options["meanstructure"]
         assert options["information"][0] == "observed" and options["observed.information"][0] == "hessian"
         assert options["h1.information"][0] == "structured" and options["se"] == "robust.huber.white"
     for name in MLR_CASES:
-        assert lavaan(name)["options"]["test"] == "yuan.bentler.mplus"
-    assert lavaan("robust_hs39_fiml_ml")["options"]["test"] == "standard"
+        assert lavaan_fixture(name)["options"]["test"] == "yuan.bentler.mplus"
+    assert lavaan_fixture("robust_hs39_fiml_ml")["options"]["test"] == "standard"
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_estimates_and_standard_errors(name):
-    ref = lavaan(name)
+    ref = lavaan_fixture(name)
     result = fitted(name)
     assert result.converged
     heywood = [w for w in result.warnings if w.startswith("negative variance")]
@@ -98,7 +89,7 @@ def test_estimates_and_standard_errors(name):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_fit_measures(name):
-    ref = lavaan(name)["fit"]
+    ref = lavaan_fixture(name)["fit"]
     measures = fitted(name).fit_measures
     names = ML_MEASURES + (SCALED_MEASURES if name in MLR_CASES else [])
     names += ROBUST_MEASURES if "fixedx" not in name else []  # not computed with fixed covariates (yet)
@@ -119,11 +110,13 @@ def test_ml_with_robust_se_under_fiml_gives_mlrs_standard_errors():
 @pytest.mark.parametrize("name", [n for n in CASES if "fixedx" not in n and "groups" not in n])
 def test_fiml_corrected_statistics_with_lavaans_em_moments(name):
     """Savalei's corrected statistics (lav_fit_fiml_corrected) from lavaan's own EM moments agree to 1e-6."""
-    ref = lavaan(name)
-    fixture = ref["fiml.corrected"] if "fiml.corrected" in ref else lavaan("robust_hs39_fiml_ml")["fiml.corrected"]
+    ref = lavaan_fixture(name)
+    fixture = (
+        ref["fiml.corrected"] if "fiml.corrected" in ref else lavaan_fixture("robust_hs39_fiml_ml")["fiml.corrected"]
+    )
     result = fitted(name)
     engine = result.engine
-    data = fiml.missing_data(pd.read_csv(FIXTURES / ref["data"]), engine.stats[0].names)
+    data = fiml.missing_data(pd.read_csv(LAVAAN_FIXTURES / ref["data"]), engine.stats[0].names)
     if "sampstat" in ref:  # hs39_cfa_fiml keeps lavaan's EM moments
         names = ref["sampstat"]["cov"]["rownames"]
         data.h1_cov = np.array(ref["sampstat"]["cov"]["values"])
@@ -140,10 +133,10 @@ def test_fiml_corrected_statistics_with_lavaans_em_moments(name):
 
 
 def test_groups_fiml_corrected_statistics():
-    ref = lavaan("mlr_hs39_fiml_groups")
+    ref = lavaan_fixture("mlr_hs39_fiml_groups")
     fixture = ref["fiml.corrected"]
     engine = fitted("mlr_hs39_fiml_groups").engine
-    _, data = fiml.split_groups(pd.read_csv(FIXTURES / ref["data"]), "school", engine.stats[0].names)
+    _, data = fiml.split_groups(pd.read_csv(LAVAAN_FIXTURES / ref["data"]), "school", engine.stats[0].names)
     ours = fiml.corrected_statistics_groups(engine.params, data, engine.states, "V3")
     for mine, theirs in ((ours.chisq, "XX3"), (ours.c_hat, "c.hat3"), (ours.baseline_chisq, "XX3.null"),
                          (ours.baseline_c_hat, "c.hat3.null")):  # fmt: skip
@@ -151,7 +144,7 @@ def test_groups_fiml_corrected_statistics():
 
 
 def test_rows_with_a_missing_covariate_are_dropped_as_lavaan_does():
-    ref = lavaan("fiml_hs39_fixedx")
+    ref = lavaan_fixture("fiml_hs39_fixedx")
     result = fitted("fiml_hs39_fixedx")
     assert ref["options"]["fixed.x"] and ref["options"]["missing"] == "ml"
     assert "12 cases were deleted" in ref["warnings"][0]
@@ -161,7 +154,7 @@ def test_rows_with_a_missing_covariate_are_dropped_as_lavaan_does():
     assert len(fixed) == 5  # two variances, one covariance, two means: fixed at their sample values
     groups = fitted("fiml_hs39_groups_fixedx")
     assert [w.split(":")[0] for w in groups.warnings] == ["group Pasteur", "group Grant-White"]
-    assert groups.nobs == lavaan("fiml_hs39_groups_fixedx")["ntotal"] == 301 - 12
+    assert groups.nobs == lavaan_fixture("fiml_hs39_groups_fixedx")["ntotal"] == 301 - 12
 
 
 @pytest.mark.parametrize("missing", ["listwise", "fiml"])
@@ -170,7 +163,7 @@ def test_saturated_models_give_lavaans_nas(missing):
     scaling factor is NA, the "scaled" statistic the standard one (0) with no p-value, the scaled RMSEA NA and
     the robust one 0 with the interval (0, 0) and no test; cfi.robust/tli.robust NA on complete data, 1 under
     FIML (lavaan's corrected c.hat is k / 0 there and its CFI falls back to the plain formula)."""
-    data = pd.read_csv(FIXTURES / "hs39_missing.csv")
+    data = pd.read_csv(LAVAAN_FIXTURES / "hs39_missing.csv")
     result = iasem.fit("f =~ x1 + x2 + x3", data, estimator="MLR", missing=missing)
     m = result.fit_measures
     assert m["df"] == 0 and m["chisq.scaled"] == pytest.approx(0, abs=1e-8) and m["cfi.scaled"] == 1
@@ -186,6 +179,6 @@ def test_saturated_models_give_lavaans_nas(missing):
 
 
 def test_mlr_with_fiml_and_covariates_is_refused():
-    data = pd.read_csv(FIXTURES / "hs39_missing.csv")
+    data = pd.read_csv(LAVAAN_FIXTURES / "hs39_missing.csv")
     with pytest.raises(IasemError, match="exogenous observed covariates"):
         iasem.fit("visual =~ x1 + x2 + x3\nvisual ~ ageyr", data, missing="fiml", estimator="MLR")

@@ -11,10 +11,8 @@ within 1e-3 relative.
 
 from __future__ import annotations
 
-import json
 import math
 from functools import cache
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,34 +21,27 @@ import iasem
 from iasem.errors import IasemError
 from iasem.fit_measures.difference import scaled_difference_test
 
-from .conftest import assert_params_match
+from .conftest import (
+    LAVAAN_FIXTURES,
+    ML_MEASURES,
+    ROBUST_MEASURES,
+    SCALED_MEASURES,
+    assert_params_match,
+    lavaan_fixture,
+)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lavaan"
-DATA = pd.read_csv(FIXTURES / "holzinger_swineford_1939.csv")
+DATA = pd.read_csv(LAVAAN_FIXTURES / "holzinger_swineford_1939.csv")
 STEPS = {
     "configural": (),
     "metric": ("loadings",),
     "scalar": ("loadings", "intercepts"),
     "strict": ("loadings", "intercepts", "residuals"),
 }
-ML_MEASURES = ["npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli", "rmsea",
-               "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr", "logl", "unrestricted.logl", "aic",
-               "bic", "ntotal"]  # fmt: skip
-SCALED_MEASURES = ["chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq.scaled",
-                   "baseline.df.scaled", "baseline.pvalue.scaled", "baseline.chisq.scaling.factor", "cfi.scaled",
-                   "tli.scaled", "rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled",
-                   "rmsea.pvalue.scaled", "scaling.factor.h1", "scaling.factor.h0"]  # fmt: skip
-ROBUST_MEASURES = ["cfi.robust", "tli.robust", "rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust",
-                   "rmsea.pvalue.robust"]  # fmt: skip
-
-
-def lavaan(name: str) -> dict:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
 @cache
 def fitted(step: str, estimator: str = "MLR") -> iasem.SEMResult:
-    ref = lavaan(f"mlr_hs39_{step}")
+    ref = lavaan_fixture(f"mlr_hs39_{step}")
     return iasem.fit(ref["syntax"], DATA, group="school", group_equal=STEPS[step], estimator=estimator)
 
 
@@ -64,7 +55,7 @@ def joined(result: iasem.SEMResult, ref: dict) -> pd.DataFrame:
 
 def test_fixtures_are_lavaans_mlr_with_a_meanstructure():
     for step, group_equal in STEPS.items():
-        ref = lavaan(f"mlr_hs39_{step}")
+        ref = lavaan_fixture(f"mlr_hs39_{step}")
         options = ref["options"]
         assert ref["estimator.requested"] == "MLR" and ref["ngroups"] == 2
         assert options["group.equal"] == list(group_equal)
@@ -75,7 +66,7 @@ def test_fixtures_are_lavaans_mlr_with_a_meanstructure():
 
 @pytest.mark.parametrize("step", list(STEPS))
 def test_estimates_and_robust_standard_errors(step):
-    ref = lavaan(f"mlr_hs39_{step}")
+    ref = lavaan_fixture(f"mlr_hs39_{step}")
     result = fitted(step)
     assert result.converged and not result.warnings
     assert result.estimator == "MLR"
@@ -86,14 +77,14 @@ def test_estimates_and_robust_standard_errors(step):
 
 @pytest.mark.parametrize("step", list(STEPS))
 def test_fit_measures(step):
-    ref = lavaan(f"mlr_hs39_{step}")["fit"]
+    ref = lavaan_fixture(f"mlr_hs39_{step}")["fit"]
     measures = fitted(step).fit_measures
     for name in ML_MEASURES + SCALED_MEASURES + ROBUST_MEASURES:
         assert measures[name] == pytest.approx(ref[name], rel=1e-3, abs=1e-6), name
 
 
 def test_the_scaled_test_is_the_trace_over_groups():
-    ref = lavaan("mlr_hs39_metric")["test"]["yuan.bentler.mplus"]
+    ref = lavaan_fixture("mlr_hs39_metric")["test"]["yuan.bentler.mplus"]
     measures = fitted("metric").fit_measures
     # lavaan's trace of U Gamma = c df, its h0 part over nx.free = 60 parameters (before the 6 equalities)
     assert measures["chisq.scaling.factor"] * measures["df"] == pytest.approx(ref["trace.UGamma"], rel=1e-3)
@@ -109,14 +100,14 @@ def test_ml_estimates_are_mlrs():
 
 
 def test_lavaans_default_difference_method_for_mlr_is_satorra_bentler_2001():
-    ref = lavaan("mlr_hs39_invariance_lrt")
+    ref = lavaan_fixture("mlr_hs39_invariance_lrt")
     assert ref["method.mlr"] == "satorra.bentler.2001"
     assert "Scaled Chi-Squared Difference Test" in ref["heading.mlr"]
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_scaled_difference_tests_follow_lavtestlrt(k):
-    ref = lavaan("mlr_hs39_invariance_lrt")
+    ref = lavaan_fixture("mlr_hs39_invariance_lrt")
     steps = list(STEPS)
     row, sb = ref["mlr"][k], ref["satorra.bentler.2001"][k - 1]
     assert row["model"] == steps[k] and sb["m0"] == steps[k]
@@ -132,7 +123,7 @@ def test_scaled_difference_tests_follow_lavtestlrt(k):
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_plain_difference_tests_follow_lavtestlrt(k):
-    ref = lavaan("mlr_hs39_invariance_lrt")
+    ref = lavaan_fixture("mlr_hs39_invariance_lrt")
     steps = list(STEPS)
     row = ref["ml"][k]
     test = scaled_difference_test(fitted(steps[k], "ML"), fitted(steps[k - 1], "ML"))
@@ -160,7 +151,7 @@ def test_equal_df_give_no_pvalue():
     ("robust_hs39_groups_ml", {"group": "school", "group_equal": ("loadings",)}),
 ])  # fmt: skip
 def test_ml_with_robust_se_is_lavaans_robust_sem(name, kwargs):
-    ref = lavaan(name)
+    ref = lavaan_fixture(name)
     assert ref["options"]["se"] == "robust.sem" and ref["options"]["information"][0] == "expected"
     result = iasem.fit(ref["syntax"], DATA, se="robust", **kwargs)
     assert result.converged and not result.warnings and result.estimator == "ML"
@@ -175,7 +166,7 @@ def test_ml_with_robust_se_is_lavaans_robust_sem(name, kwargs):
     ("mlr_hs39_groups_se_standard", {"group": "school", "group_equal": ("loadings",)}),
 ])  # fmt: skip
 def test_mlr_with_standard_se_takes_the_expected_information_in_its_test_too(name, kwargs):
-    ref = lavaan(name)
+    ref = lavaan_fixture(name)
     assert ref["options"]["information"][0] == "expected" and ref["options"]["se"] == "standard"
     result = iasem.fit(ref["syntax"], DATA, estimator="MLR", se="standard", **kwargs)
     assert_params_match(joined(result, ref))
@@ -185,7 +176,7 @@ def test_mlr_with_standard_se_takes_the_expected_information_in_its_test_too(nam
 
 def test_ml_with_groups_and_fixed_covariates():
     """df leaves out every group's k (k + 3) / 2 fixed moments of the covariates, as lavaan's."""
-    ref = lavaan("groups_hs39_fixedx")
+    ref = lavaan_fixture("groups_hs39_fixedx")
     result = iasem.fit(ref["syntax"], DATA, group="school")
     assert result.converged and not result.warnings
     assert_params_match(joined(result, ref))

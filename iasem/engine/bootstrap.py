@@ -35,7 +35,7 @@ Davison, A. C., & Hinkley, D. V. (1997). *Bootstrap Methods and their Applicatio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -119,15 +119,12 @@ def draw(n_rows: int | Sequence[int], draws: int, refit: Refit,
     IasemError
         When fewer than 2 draws succeed (the message says how many failed).
     """
-    sizes = _group_sizes(n_rows)
-    draws = _number_of_draws(draws)
-    seed_used, rng = _generator(seed)
-    offsets = np.cumsum([0, *sizes[:-1]])
+    draws, seed_used, resamples = _resamples(n_rows, draws, seed)
     kept: list[np.ndarray] = []
     failed: list[int] = []
     width: int | None = None
-    for b in range(draws):
-        values = refit(_resample(rng, sizes, offsets))
+    for b, rows in enumerate(resamples):
+        values = refit(rows)
         if values is None:
             failed.append(b)
             continue
@@ -140,11 +137,7 @@ def draw(n_rows: int | Sequence[int], draws: int, refit: Refit,
             failed.append(b)
             continue
         kept.append(values)
-    if len(kept) < 2:
-        raise IasemError(
-            f"only {len(kept)} of {draws} bootstrap draws succeeded ({len(failed)} failed: the refit did not "
-            "converge or the resampled data could not be fitted); at least 2 are needed"
-        )
+    _require_two_draws(len(kept), draws, len(failed))
     return BootstrapDraws(np.vstack(kept), draws, tuple(failed), seed_used)
 
 
@@ -179,11 +172,8 @@ def draw_batched(n_rows: int | Sequence[int], draws: int, refit_batch: RefitBatc
     IasemError
         When fewer than 2 draws succeed.
     """
-    sizes = _group_sizes(n_rows)
-    draws = _number_of_draws(draws)
-    seed_used, rng = _generator(seed)
-    offsets = np.cumsum([0, *sizes[:-1]])
-    indices = np.stack([_resample(rng, sizes, offsets) for _ in range(draws)])
+    draws, seed_used, resamples = _resamples(n_rows, draws, seed)
+    indices = np.stack(list(resamples))
     values, failed = refit_batch(indices)
     values = np.asarray(values, dtype=float).reshape(draws, -1)
     failed = np.asarray(failed, dtype=bool).ravel()
@@ -191,12 +181,31 @@ def draw_batched(n_rows: int | Sequence[int], draws: int, refit_batch: RefitBatc
         raise ValueError(f"refit_batch flagged {failed.size} draws, {draws} were drawn")
     failed = failed | ~np.all(np.isfinite(values), axis=1)
     kept = values[~failed]
-    if kept.shape[0] < 2:
-        raise IasemError(
-            f"only {kept.shape[0]} of {draws} bootstrap draws succeeded ({int(failed.sum())} failed: the refit did "
-            "not converge or the resampled data could not be fitted); at least 2 are needed"
-        )
+    _require_two_draws(kept.shape[0], draws, int(failed.sum()))
     return BootstrapDraws(kept, draws, tuple(int(b) for b in np.flatnonzero(failed)), seed_used)
+
+
+def _resamples(n_rows: int | Sequence[int], draws: int,
+               seed: int | np.random.Generator | None) -> tuple[int, int | None, Iterator[np.ndarray]]:  # fmt: skip
+    """The checked number of draws, the seed used, and the draws' row indices (:func:`_resample`), one draw
+    after the other: the one stream of resamples :func:`draw` and :func:`draw_batched` share.
+
+    The arguments are checked here, at once; the indices are drawn lazily, as the caller takes them.
+    """
+    sizes = _group_sizes(n_rows)
+    draws = _number_of_draws(draws)
+    seed_used, rng = _generator(seed)
+    offsets = np.cumsum([0, *sizes[:-1]])
+    return draws, seed_used, (_resample(rng, sizes, offsets) for _ in range(draws))
+
+
+def _require_two_draws(n_kept: int, draws: int, n_failed: int) -> None:
+    """Refuse a bootstrap with fewer than 2 successful draws: no interval or standard error can be had."""
+    if n_kept < 2:
+        raise IasemError(
+            f"only {n_kept} of {draws} bootstrap draws succeeded ({n_failed} failed: the refit did not "
+            "converge or the resampled data could not be fitted); at least 2 are needed"
+        )
 
 
 def _resample(rng: np.random.Generator, sizes: Sequence[int], offsets: np.ndarray) -> np.ndarray:

@@ -42,59 +42,13 @@ Behavioral Research, 56(3), 390-407.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import fit_measures as fm
 from .estimate import MLState, Optimum, Parameters, minimise
 from .lisrel import Matrices, derivatives, fill
-
-
-@dataclass(frozen=True)
-class WLSStats:
-    """The sample statistics of ordered data as the DWLS estimator reads them.
-
-    ``s`` is lavaan's ``wls.obs``: the thresholds (variable by variable, in ``names`` order) and then the
-    correlations below the diagonal, column by column; ``gamma`` its asymptotic covariance (N acov);
-    ``threshold_var`` the variable index of each threshold.
-    """
-
-    names: list[str]
-    n: int
-    thresholds: np.ndarray
-    threshold_var: np.ndarray
-    cor: np.ndarray
-    gamma: np.ndarray = field(repr=False)
-
-    @property
-    def p(self) -> int:
-        return len(self.names)
-
-    @property
-    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, columns) of the correlations in ``s``: below the diagonal, column by column."""
-        cols, rows = np.triu_indices(self.p, 1)
-        return rows, cols
-
-    @property
-    def s(self) -> np.ndarray:
-        rows, cols = self.pairs
-        return np.concatenate([self.thresholds, self.cor[rows, cols]])
-
-    @property
-    def weights(self) -> np.ndarray:
-        """The diagonal of the DWLS weight matrix, 1 / diag(Gamma) (lavaan's ``wls.v``)."""
-        return 1.0 / np.diag(self.gamma)
-
-    # The moments the shared stages (start values, SRMR, residuals) read.
-    @property
-    def cov(self) -> np.ndarray:
-        return self.cor
-
-    @property
-    def mean(self) -> np.ndarray:
-        return np.zeros(self.p)
+from .ordinal import OrdinalStats
 
 
 def _implied(params: Parameters, x: np.ndarray, ordered: np.ndarray) -> Matrices:
@@ -107,7 +61,7 @@ def _implied(params: Parameters, x: np.ndarray, ordered: np.ndarray) -> Matrices
     return mats
 
 
-def implied_statistics(mats: Matrices, stats: WLSStats) -> tuple[np.ndarray, np.ndarray]:
+def implied_statistics(mats: Matrices, stats: OrdinalStats) -> tuple[np.ndarray, np.ndarray]:
     """The implied sigma(theta) in the order of ``stats.s``, and the implied correlation matrix."""
     delta = mats.delta.ravel()
     sigma = mats.implied_cov() * np.outer(delta, delta)
@@ -118,7 +72,7 @@ def implied_statistics(mats: Matrices, stats: WLSStats) -> tuple[np.ndarray, np.
     return np.concatenate([tau, sigma[rows, cols]]), sigma
 
 
-def jacobian(params: Parameters, mats: Matrices, stats: WLSStats) -> np.ndarray:
+def jacobian(params: Parameters, mats: Matrices, stats: OrdinalStats) -> np.ndarray:
     """D = d sigma / d x, (len(s), n_free): thresholds, then the correlations (lavaan's Delta).
 
     With Sigma* = Lambda (I - B)^-1 Psi (I - B)^-T Lambda' + Theta and mu = nu + Lambda (I - B)^-1 alpha the
@@ -152,7 +106,7 @@ def jacobian(params: Parameters, mats: Matrices, stats: WLSStats) -> np.ndarray:
     return params.reduce(np.concatenate([d_tau, d_cor], axis=1)).T
 
 
-def evaluator(stats: WLSStats, ordered: np.ndarray) -> Callable[..., MLState | None]:
+def evaluator(stats: OrdinalStats, ordered: np.ndarray) -> Callable[..., MLState | None]:
     """``evaluate(params, stats, x, derivs=...)`` for :func:`estimate.minimise`: fmin, its gradient -D'W r and
     the Gauss-Newton information D'WD."""
     s, w = stats.s, stats.weights
@@ -175,12 +129,12 @@ def evaluator(stats: WLSStats, ordered: np.ndarray) -> Callable[..., MLState | N
     return evaluate
 
 
-def fit(params: Parameters, stats: WLSStats, x0: np.ndarray, ordered: np.ndarray) -> Optimum:
+def fit(params: Parameters, stats: OrdinalStats, x0: np.ndarray, ordered: np.ndarray) -> Optimum:
     """Minimise the DWLS discrepancy from ``x0``."""
     return minimise(params, stats, x0, evaluator=evaluator(stats, ordered))  # type: ignore[arg-type]
 
 
-def robust_vcov(d: np.ndarray, stats: WLSStats) -> np.ndarray:
+def robust_vcov(d: np.ndarray, stats: OrdinalStats) -> np.ndarray:
     """lavaan's ``robust.sem``: (D'WD)^-1 D'W Gamma W D (D'WD)^-1 / (N - 1)."""
     w = stats.weights
     bread = np.linalg.inv(d.T @ (w[:, None] * d))
@@ -204,7 +158,7 @@ def scaled_shifted(chisq: float, df: float, d: np.ndarray, w: np.ndarray, gamma:
     return {"chisq.scaled": a * chisq + shift, "scaling.factor": 1.0 / a, "shift": shift}
 
 
-def _catml(sigma: np.ndarray, d: np.ndarray, stats: WLSStats, df: float) -> tuple[float, float, float, float]:
+def _catml(sigma: np.ndarray, d: np.ndarray, stats: OrdinalStats, df: float) -> tuple[float, float, float, float]:
     """Savalei's (2021) catML statistics for the ``.robust`` indices: (XX3, c.hat3, XX3_0, c.hat3_0)."""
     n, p = stats.n, stats.p
     r = stats.cor
@@ -228,7 +182,7 @@ def _catml(sigma: np.ndarray, d: np.ndarray, stats: WLSStats, df: float) -> tupl
     return float(xx3), c_hat3, float(-n * logdet_r), float(np.trace(gamma_r)) / df0
 
 
-def fit_measures(state: MLState, params: Parameters, stats: WLSStats) -> dict[str, float]:
+def fit_measures(state: MLState, params: Parameters, stats: OrdinalStats) -> dict[str, float]:
     """lavaan's fit measures for a WLSMV fit: the standard and scaled-shifted tests of the model and the
     baseline, CFI/TLI/RMSEA in their standard, ``.scaled`` and ``.robust`` versions, and the SRMR."""
     n = stats.n
@@ -248,23 +202,49 @@ def fit_measures(state: MLState, params: Parameters, stats: WLSStats) -> dict[st
     d_b = np.zeros((k, n_th))
     d_b[np.arange(n_th), np.arange(n_th)] = 1.0
     baseline = scaled_shifted(b_chisq, b_df, d_b, w, stats.gamma)
-    measures = fm.standard_measures(
+    measures = standard_and_scaled_measures(
         fmin=state.fmin,
+        chisq=chisq,
+        n=n,
+        n_rmsea=n_rmsea,
+        df=df,
+        npar=npar,
+        model=model,
+        baseline=baseline,
+        baseline_chisq=b_chisq,
+        baseline_df=b_df,
+        srmr=fm.srmr(stats.cor, state.sigma),
+    )
+    xx3, c3, xx3_0, c3_0 = _catml(state.sigma, d, stats, df)
+    measures.update(robust_cfi_tli(xx3, c3, xx3_0, c3_0, df, b_df))
+    measures["rmsea.robust"] = float(np.sqrt(max(0.0, (xx3 - c3 * df) / (n_rmsea * df))))
+    return {name: float(value) for name, value in measures.items()}
+
+
+def standard_and_scaled_measures(*, fmin: float, chisq: float, n: int, n_rmsea: int, df: float, npar: int,
+                                  model: dict[str, float], baseline: dict[str, float], baseline_chisq: float,
+                                  baseline_df: float, srmr: float, n_groups: int = 1) -> dict[str, float]:  # fmt: skip
+    """The standard and ``.scaled`` tests and indices of a WLSMV fit, one group or several.
+
+    ``fmin`` is chisq / (2 (N - G)) as :func:`fit_measures.standard_measures` reads it (the RMSEA takes
+    N - G); the reported fmin is chisq / (2 N). ``model`` and ``baseline`` are the scaled-shifted statistics
+    (:func:`scaled_shifted`, ``dwls_groups.scaled_shifted``); there is no likelihood, so no logl, AIC or BIC.
+    """
+    measures = fm.standard_measures(
+        fmin=fmin,
         n=n_rmsea,
         df=df,
         npar=npar,
-        baseline_chisq=b_chisq,
-        baseline_df=b_df,
+        baseline_chisq=baseline_chisq,
+        baseline_df=baseline_df,
         logl=np.nan,
         unrestricted_logl=np.nan,
-        srmr=fm.srmr(stats.cor, state.sigma),
+        srmr=srmr,
+        n_groups=n_groups,
     )
-    scaled, b_scaled = model["chisq.scaled"], baseline["chisq.scaled"]
-    xx3, c3, xx3_0, c3_0 = _catml(state.sigma, d, stats, df)
-    t_robust = max(xx3 - c3 * df, 0.0)
-    t_robust_0 = max(xx3 - c3 * df, xx3_0 - c3_0 * b_df, 0.0)
-    # standard_measures takes chisq = 2 n fmin: it is handed N - 1 for chisq and the RMSEA.
+    # standard_measures was handed N - G (for chisq and the RMSEA); lavaan reports fmin and ntotal over N.
     measures.update(fmin=chisq / (2.0 * n), ntotal=float(n), aic=np.nan, bic=np.nan)
+    scaled, b_scaled = model["chisq.scaled"], baseline["chisq.scaled"]
     measures.update({
         "chisq.scaled": scaled,
         "df.scaled": df,
@@ -272,13 +252,22 @@ def fit_measures(state: MLState, params: Parameters, stats: WLSStats) -> dict[st
         "chisq.scaling.factor": model["scaling.factor"],
         "chisq.shift.parameter": model["shift"],
         "baseline.chisq.scaled": b_scaled,
-        "baseline.df.scaled": b_df,
+        "baseline.df.scaled": baseline_df,
         "baseline.chisq.scaling.factor": baseline["scaling.factor"],
-        "cfi.scaled": fm.cfi(scaled, df, b_scaled, b_df),
-        "tli.scaled": fm.tli(scaled, df, b_scaled, b_df),
-        "rmsea.scaled": fm.rmsea(scaled, df, n_rmsea),
+        "cfi.scaled": fm.cfi(scaled, df, b_scaled, baseline_df),
+        "tli.scaled": fm.tli(scaled, df, b_scaled, baseline_df),
+        "rmsea.scaled": fm.rmsea(scaled, df, n_rmsea, n_groups),
+    })  # fmt: skip
+    return measures
+
+
+def robust_cfi_tli(xx3: float, c3: float, xx3_0: float, c3_0: float, df: float, b_df: float) -> dict[str, float]:
+    """``cfi.robust`` and ``tli.robust`` (Savalei, 2021) from the catML statistics (XX3, c.hat3) of the model
+    and (XX3_0, c.hat3_0) of the baseline, one group or several; the ``rmsea.robust`` of one group and of
+    several differ in how they scale by N, so the callers compute it."""
+    t_robust = max(xx3 - c3 * df, 0.0)
+    t_robust_0 = max(xx3 - c3 * df, xx3_0 - c3_0 * b_df, 0.0)
+    return {
         "cfi.robust": 1.0 - t_robust / t_robust_0 if t_robust_0 > 0 else 1.0,
         "tli.robust": 1.0 - ((xx3 - c3 * df) * b_df) / ((xx3_0 - c3_0 * b_df) * df),
-        "rmsea.robust": float(np.sqrt(max(0.0, (xx3 - c3 * df) / (n_rmsea * df)))),
-    })  # fmt: skip
-    return {name: float(value) for name, value in measures.items()}
+    }

@@ -58,7 +58,6 @@ Behavioral Research, 56(3), 390-407.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -68,21 +67,11 @@ from .. import fit_measures as fm
 from ..errors import IasemError
 from . import dwls, ordinal
 from .estimate import MLState, Optimum, Parameters, minimise, start_values
+from .multigroup import MultiState, first_group_values, group_labels, weighted_groups
 from .ordinal import OrdinalStats
 
 # Matrices of the rows lavaan's catML refit drops (thresholds, intercepts and latent means).
 _DROPPED_BY_CATML = ("tau", "nu", "alpha")
-
-
-@dataclass
-class GroupsState:
-    """The groups' states at x and their weighted sums (the fields :func:`.estimate.minimise` reads)."""
-
-    x: np.ndarray
-    groups: list[MLState]
-    fmin: float
-    gradient: np.ndarray = field(repr=False)
-    information: np.ndarray = field(repr=False)
 
 
 def split_groups(data: pd.DataFrame, group: str, names: Sequence[str]) -> tuple[list[str], list[OrdinalStats]]:
@@ -93,12 +82,8 @@ def split_groups(data: pd.DataFrame, group: str, names: Sequence[str]) -> tuple[
     empty is refused, with lavaan's frequencies.
     """
     names = list(names)
-    if group not in data.columns:
-        raise IasemError(f"the data have no group column {group!r}")
+    labels = group_labels(data, group)
     column = data[group]
-    labels = list(dict.fromkeys(column[column.notna()]))
-    if len(labels) < 2:
-        raise IasemError(f"the group column {group!r} has {len(labels)} group(s); at least 2 are needed")
     overall = ordinal.ordinal_data(data[column.notna()], names)
     out = []
     for g, label in enumerate(labels, start=1):
@@ -118,8 +103,7 @@ def group_start_values(params: list[Parameters], stats: list[OrdinalStats]) -> n
     """lavaan-like starts: each group's simple starts (:func:`.estimate.start_values`), thresholds at the
     group's sample thresholds, scale factors at 1; a parameter shared by several groups starts from the first
     group that has it."""
-    x = np.zeros(params[0].n_free)
-    done = np.zeros(params[0].n_free, dtype=bool)
+    values = []
     for p, s in zip(params, stats, strict=True):
         xg = start_values(p, s)  # type: ignore[arg-type]
         matrix = p.rep.rows["matrix"].to_numpy()
@@ -128,11 +112,8 @@ def group_start_values(params: list[Parameters], stats: list[OrdinalStats]) -> n
         tau = free & (matrix == "tau")
         xg[p.index[tau]] = s.thresholds[row_i[tau]]
         xg[p.index[free & (matrix == "delta")]] = 1.0
-        present = np.zeros(p.n_free, dtype=bool)
-        present[p.index[free]] = True
-        new = present & ~done
-        x[new], done[new] = xg[new], True
-    return x
+        values.append(xg)
+    return first_group_values(params, values)
 
 
 def evaluator(stats: list[OrdinalStats], ordered: list[np.ndarray]):
@@ -140,21 +121,11 @@ def evaluator(stats: list[OrdinalStats], ordered: list[np.ndarray]):
     F_g / 2 (lavaan's), its gradient and the Gauss-Newton matrix, weighted the same way."""
     n = sum(s.n for s in stats)
     weights = [(s.n - 1) / n for s in stats]
-    group_eval = [dwls.evaluator(s, mask) for s, mask in zip(stats, ordered, strict=True)]  # type: ignore[arg-type]
+    group_eval = [dwls.evaluator(s, mask) for s, mask in zip(stats, ordered, strict=True)]
 
-    def evaluate(params: list[Parameters], _stats, x: np.ndarray, *, derivs: bool = True) -> GroupsState | None:
-        states = []
-        for ev, p in zip(group_eval, params, strict=True):
-            state = ev(p, None, x, derivs=derivs)
-            if state is None:
-                return None
-            states.append(state)
-        fmin = sum(w * st.fmin for w, st in zip(weights, states, strict=True))
-        if not derivs:
-            return GroupsState(x, states, fmin, np.empty(0), np.empty(0))
-        gradient = sum(w * st.gradient for w, st in zip(weights, states, strict=True))
-        information = sum(w * st.information for w, st in zip(weights, states, strict=True))
-        return GroupsState(x, states, fmin, gradient, information)  # type: ignore[arg-type]
+    def evaluate(params: list[Parameters], _stats, x: np.ndarray, *, derivs: bool = True) -> MultiState | None:
+        states = (ev(p, None, x, derivs=derivs) for ev, p in zip(group_eval, params, strict=True))
+        return weighted_groups(x, states, weights, derivs=derivs)
 
     return evaluate
 
@@ -166,7 +137,7 @@ def fit(params: list[Parameters], stats: list[OrdinalStats], x0: np.ndarray, ord
 
 def jacobians(params: list[Parameters], states: list[MLState], stats: list[OrdinalStats]) -> list[np.ndarray]:
     """D_g = d sigma_g / d x of every group, (len(s_g), n_free)."""
-    return [dwls.jacobian(p, st.mats, s) for p, st, s in zip(params, states, stats, strict=True)]  # type: ignore[arg-type]
+    return [dwls.jacobian(p, st.mats, s) for p, st, s in zip(params, states, stats, strict=True)]
 
 
 def _fractions(stats: list[OrdinalStats]) -> np.ndarray:
@@ -289,34 +260,20 @@ def fit_measures(states: list[MLState], params: list[Parameters], stats: list[Or
     model = scaled_shifted(chisq, df, ds, stats)
     b_chisq, b_df, baseline = _baseline(stats)
     n_rmsea = n - n_groups
-    measures = fm.standard_measures(
+    measures = dwls.standard_and_scaled_measures(
         fmin=chisq / (2.0 * n_rmsea),
-        n=n_rmsea,
+        chisq=chisq,
+        n=n,
+        n_rmsea=n_rmsea,
         df=df,
         npar=npar,
+        model=model,
+        baseline=baseline,
         baseline_chisq=b_chisq,
         baseline_df=b_df,
-        logl=np.nan,
-        unrestricted_logl=np.nan,
         srmr=float(sum(fg * fm.srmr(s.cor, st.sigma) for fg, s, st in zip(f, stats, states, strict=True))),
         n_groups=n_groups,
     )
-    scaled, b_scaled = model["chisq.scaled"], baseline["chisq.scaled"]
-    # standard_measures takes chisq = 2 n fmin: it is handed N - G for chisq and the RMSEA.
-    measures.update(fmin=chisq / (2.0 * n), ntotal=float(n), aic=np.nan, bic=np.nan)
-    measures.update({
-        "chisq.scaled": scaled,
-        "df.scaled": df,
-        "pvalue.scaled": fm.chisq_pvalue(scaled, df),
-        "chisq.scaling.factor": model["scaling.factor"],
-        "chisq.shift.parameter": model["shift"],
-        "baseline.chisq.scaled": b_scaled,
-        "baseline.df.scaled": b_df,
-        "baseline.chisq.scaling.factor": baseline["scaling.factor"],
-        "cfi.scaled": fm.cfi(scaled, df, b_scaled, b_df),
-        "tli.scaled": fm.tli(scaled, df, b_scaled, b_df),
-        "rmsea.scaled": fm.rmsea(scaled, df, n_rmsea, n_groups),
-    })  # fmt: skip
     measures.update(_robust_indices(states, params, stats, ds, df, b_df, n_rmsea))
     return {name: float(value) for name, value in measures.items()}
 
@@ -330,10 +287,7 @@ def _robust_indices(states, params, stats, ds, df: float, b_df: float, n_rmsea: 
         return missing
     df3 = _catml_df(params, stats)
     xx3, c3, xx3_0, c3_0 = _catml(states, ds, stats, df3)
-    t_robust = max(xx3 - c3 * df, 0.0)
-    t_robust_0 = max(xx3 - c3 * df, xx3_0 - c3_0 * b_df, 0.0)
     return {
-        "cfi.robust": 1.0 - t_robust / t_robust_0 if t_robust_0 > 0 else 1.0,
-        "tli.robust": 1.0 - ((xx3 - c3 * df) * b_df) / ((xx3_0 - c3_0 * b_df) * df),
+        **dwls.robust_cfi_tli(xx3, c3, xx3_0, c3_0, df, b_df),
         "rmsea.robust": float(np.sqrt(max(0.0, (xx3 / n_rmsea) / df3 - c3 / n_rmsea)) * np.sqrt(len(stats))),
     }

@@ -62,7 +62,7 @@ from ..errors import IasemError
 from . import robust
 from .estimate import MLState, Optimum, Parameters, minimise
 from .lisrel import derivatives, fill
-from .multigroup import MultiState, group_labels
+from .multigroup import MultiState, group_labels, weighted_groups
 from .sample_stats import SampleStats, model_columns
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -498,19 +498,8 @@ def evaluate_groups(params: list[Parameters], data: list[MissingData], x: np.nda
     """fmin = sum_g (N_g / N) fmin_g = sum_g (logl_h1,g - logl_g) / N, with the gradient and the expected
     information weighted the same way (the evaluator :func:`~iasem.engine.estimate.minimise` takes)."""
     n = sum(d.n for d in data)
-    states = []
-    for p_g, d_g in zip(params, data, strict=True):
-        state = evaluate(p_g, d_g, x, derivs=derivs)
-        if state is None:
-            return None
-        states.append(state)
-    weights = [d.n / n for d in data]
-    fmin = sum(w * st.fmin for w, st in zip(weights, states, strict=True))
-    if not derivs:
-        return MultiState(x, states, fmin, np.empty(0), np.empty(0))
-    gradient = sum(w * st.gradient for w, st in zip(weights, states, strict=True))
-    information = sum(w * st.information for w, st in zip(weights, states, strict=True))
-    return MultiState(x, states, fmin, gradient, information)  # type: ignore[arg-type]
+    states = (evaluate(p_g, d_g, x, derivs=derivs) for p_g, d_g in zip(params, data, strict=True))
+    return weighted_groups(x, states, [d.n / n for d in data], derivs=derivs)
 
 
 def fit_groups(params: list[Parameters], data: list[MissingData], x0: np.ndarray) -> Optimum:

@@ -14,6 +14,7 @@ in :func:`iasem.engine.fiml.evaluate_groups`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,27 +71,42 @@ def evaluate_groups(params: list[Parameters], stats: list[SampleStats], x: np.nd
     """The evaluator :func:`~iasem.engine.estimate.minimise` takes: F, gradient and information summed over
     the groups with weights N_g / N."""
     n = sum(s.n for s in stats)
-    states = []
-    for p, s in zip(params, stats, strict=True):
-        state = evaluate(p, s, x, derivs=derivs)
+    states = (evaluate(p, s, x, derivs=derivs) for p, s in zip(params, stats, strict=True))
+    return weighted_groups(x, states, [s.n / n for s in stats], derivs=derivs)
+
+
+def weighted_groups(x: np.ndarray, states: Iterable[MLState | None], weights: Sequence[float], *,
+                    derivs: bool) -> MultiState | None:  # fmt: skip
+    """The groups' states at x and their fmin, gradient and information summed with ``weights``; None as soon
+    as one group's state is None (an inadmissible point).
+
+    ``states`` is consumed lazily, so that a generator of the groups' evaluations stops at the first failure
+    rather than evaluating the remaining groups.
+    """
+    evaluated = []
+    for state in states:
         if state is None:
             return None
-        states.append(state)
-    weights = [s.n / n for s in stats]
-    fmin = sum(w * st.fmin for w, st in zip(weights, states, strict=True))
+        evaluated.append(state)
+    fmin = sum(w * st.fmin for w, st in zip(weights, evaluated, strict=True))
     if not derivs:
-        return MultiState(x, states, fmin, np.empty(0), np.empty(0))
-    gradient = sum(w * st.gradient for w, st in zip(weights, states, strict=True))
-    information = sum(w * st.information for w, st in zip(weights, states, strict=True))
-    return MultiState(x, states, fmin, gradient, information)  # type: ignore[arg-type]
+        return MultiState(x, evaluated, fmin, np.empty(0), np.empty(0))
+    gradient = sum(w * st.gradient for w, st in zip(weights, evaluated, strict=True))
+    information = sum(w * st.information for w, st in zip(weights, evaluated, strict=True))
+    return MultiState(x, evaluated, fmin, gradient, information)  # type: ignore[arg-type]
 
 
 def group_start_values(params: list[Parameters], stats: list[SampleStats]) -> np.ndarray:
     """Each group's start values; a parameter shared by several groups starts from the first group's."""
+    return first_group_values(params, [start_values(p, s) for p, s in zip(params, stats, strict=True)])
+
+
+def first_group_values(params: list[Parameters], values: list[np.ndarray]) -> np.ndarray:
+    """One vector of the free parameters from per-group vectors ``values`` (each of length n_free): a parameter
+    takes its value from the first group whose model has it (shared parameters appear in several groups)."""
     x = np.zeros(params[0].n_free)
     done = np.zeros(params[0].n_free, dtype=bool)
-    for p, s in zip(params, stats, strict=True):
-        xg = start_values(p, s)
+    for p, xg in zip(params, values, strict=True):
         present = np.zeros(p.n_free, dtype=bool)
         present[p.index[p.index >= 0]] = True
         new = present & ~done

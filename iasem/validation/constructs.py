@@ -132,6 +132,16 @@ def check_missing(missing: str) -> str:
     return missing
 
 
+def check_ordinal(ordinal: bool, missing: str, reason: str) -> bool:
+    """``ordinal`` if it is True or False and fits ``missing``: ordered items use the complete rows only, for
+    the ``reason`` given in the message (what the caller estimates from them)."""
+    if not isinstance(ordinal, bool):
+        raise IasemError(f"ordinal must be True or False, not {ordinal!r}")
+    if ordinal and missing != "listwise":
+        raise IasemError(f"ordinal=True uses the complete rows only ({reason}): use missing='listwise'")
+    return ordinal
+
+
 def check_level(level: float) -> float:
     if isinstance(level, bool) or not isinstance(level, int | float | np.floating) or not 0 < level < 1:
         raise IasemError(f"level must lie between 0 and 1, not {level!r}")

@@ -20,7 +20,16 @@ import pandas as pd
 from ..engine.ordinal import ordinal_data, polychoric
 from ..errors import IasemError
 from ..instruments.instrument import Instrument
-from .constructs import Constructs, as_constructs, check_level, check_missing, constant_items, item_frame, warn
+from .constructs import (
+    Constructs,
+    as_constructs,
+    check_level,
+    check_missing,
+    check_ordinal,
+    constant_items,
+    item_frame,
+    warn,
+)
 from .reliability import MAX_CATEGORIES, average_variance_extracted, measurement_model
 
 # Bootstrap draws are evaluated in batches of at most this many rows x draws x items (memory bound).
@@ -275,11 +284,7 @@ def fornell_larcker(
 def _prepare(data, constructs, missing: str, ordinal: bool, caller: str) -> tuple[Constructs, pd.DataFrame]:
     parsed = as_constructs(constructs, data, min_items=2)
     missing = check_missing(missing)
-    if not isinstance(ordinal, bool):
-        raise IasemError(f"ordinal must be True or False, not {ordinal!r}")
-    if ordinal and missing != "listwise":
-        raise IasemError("ordinal=True uses the complete rows only (polychoric correlations): use "
-                         "missing='listwise'")  # fmt: skip
+    check_ordinal(ordinal, missing, "polychoric correlations")
     frame = item_frame(data, parsed)
     if missing == "listwise":
         complete = frame.dropna()

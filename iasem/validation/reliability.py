@@ -34,6 +34,7 @@ from .constructs import (
     as_constructs,
     check_level,
     check_missing,
+    check_ordinal,
     constant_items,
     item_frame,
     warn,
@@ -463,11 +464,7 @@ def reliability(
     missing, level = check_missing(missing), check_level(level)
     if ci not in CI_METHODS:
         raise IasemError(f"ci={ci!r} is not available; available: {', '.join(CI_METHODS)}")
-    if not isinstance(ordinal, bool):
-        raise IasemError(f"ordinal must be True or False, not {ordinal!r}")
-    if ordinal and missing != "listwise":
-        raise IasemError("ordinal=True uses the complete rows only (WLSMV of incomplete data is not available): "
-                         "use missing='listwise'")  # fmt: skip
+    check_ordinal(ordinal, missing, "WLSMV of incomplete data is not available")
     frame = item_frame(data, parsed)
     table = _alpha_table(frame, parsed, missing, ci, level, "reliability")
     notes: list[str] = []
