@@ -183,7 +183,12 @@ def test_matrices_and_derivatives_match_lisrel(poldem):
     values = np.array([params.row_values(x) for x in xs])
     mats, singular = batched.fill(params.rep, values)
     assert not singular.any()
-    sigma, d_sigma = batched.implied_cov(mats), batched.derivatives(params.rep, mats)
+    rows = np.arange(len(params.rep.rows))
+    sigma, (big_p, big_q, unit) = batched.implied_cov(mats), batched.rank_two_factors(params.rep, mats, rows)
+    # dSigma_r = P_r Q_r' + Q_r P_r', with P_r a unit vector where ``unit`` says so.
+    outer = np.einsum("bir,bjr->brij", big_p, big_q)
+    d_sigma = outer + np.swapaxes(outer, 2, 3)
+    np.testing.assert_array_equal(big_p[:, unit[unit >= 0], np.flatnonzero(unit >= 0)], 1.0)
     for b in range(4):
         single = fill(params.rep, values[b])
         np.testing.assert_allclose(sigma[b], single.implied_cov(), rtol=1e-13, atol=1e-13)

@@ -7,8 +7,9 @@ the LISREL matrices of all active replicates as (B, ., .) stacks,
 
     Sigma_b = Lambda_b (I - B_b)^-1 Psi_b (I - B_b)^-T Lambda_b' + Theta_b,
 
-takes the derivatives dSigma_b / dtheta as a (B, k, p, p) stack, and the gradients and expected information with
-batched matrix products; the B scoring steps solve I_b delta_b = g_b with one stacked ``numpy.linalg.solve``.
+takes the derivatives dSigma_b / dtheta in factored, rank-two form (:func:`rank_two_factors`), and the gradients
+and expected information with batched matrix products; the B scoring steps delta_b = I_b^-1 g_b take one stacked
+inverse.
 
 The discrepancy functions (no mean structure: one group of complete data) are those of :mod:`estimate` and
 :mod:`ls`, F = fmin:
@@ -53,8 +54,8 @@ ESTIMATORS = ("ML", "GLS", "ULS")
 ENABLED = True
 # Matrices that a batched model may not use: mean structure, thresholds, scale factors.
 _UNSUPPORTED = ("nu", "alpha", "tau", "delta")
-# Memory for the stacks of one pass, in bytes: it sets how many replicates iterate side by side (their derivative
-# stacks, B x k x p x p doubles) and how many resamples are gathered at once.
+# Memory for the stacks of one pass, in bytes: it sets how many replicates iterate side by side (their factored
+# derivatives and information matrices) and how many resamples are gathered at once.
 _CHUNK_BYTES = 64 * 2**20
 
 
@@ -174,54 +175,63 @@ def implied_cov(mats: dict[str, np.ndarray]) -> np.ndarray:
     return loadings @ mats["psi"] @ np.swapaxes(loadings, 1, 2) + mats["theta"]
 
 
-def derivatives(rep: Representation, mats: dict[str, np.ndarray], rows: np.ndarray | None = None) -> np.ndarray:
-    """:func:`lisrel.derivatives` over a leading batch axis (covariance part only): dSigma_b / d(row value) as a
-    (B, r, p, p) stack, one slice per model row of ``rows`` (positions in ``rep.rows``, default all), in that
-    order.
+def rank_two_factors(rep: Representation, mats: dict[str, np.ndarray],
+                     rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """dSigma_b / d(row value) in factored form: two (B, p, r) stacks P, Q with
 
-    With A = (I - B)^-1, L = Lambda A and M = A Psi A' Lambda', a loading lambda_ij gives E_ij M + (E_ij M)',
-    a regression beta_ij gives L_.i M_j. + transpose, a (co)variance psi_ij gives L_.i L_.j' (+ transpose off
-    the diagonal) and theta_ij gives E_ij (+ E_ji off the diagonal). The transposed twins are added to every
-    slice at once, D + D', and the variances (diagonal psi and theta, symmetric, without a twin) halved back,
-    which is exact in floating point.
+        dSigma_b,r = P_b,r Q_b,r' + Q_b,r P_b,r'     (column r of P and Q),
+
+    one column per model row of ``rows`` (positions in ``rep.rows``), in that order. Every derivative of the
+    covariance structure has rank two at most (:func:`lisrel.derivatives` spelled as outer products):
+    with A = (I - B)^-1, L = Lambda A and m_j the j-th column of Lambda A Psi A' (row j of ``m_lam``), a
+    loading lambda_ij gives (e_i, m_j), a regression beta_ij (L_.i, m_j), a covariance psi_ij (L_.i, L_.j) and
+    theta_ij (e_i, e_j); a variance (i = j) halves Q, its one outer product counted twice.
+
+    Returns
+    -------
+    (P, Q, unit) : tuple of numpy.ndarray
+        ``unit`` (r,) holds i where column r of P is the unit vector e_i (loadings and residual (co)variances,
+        most of a measurement model's rows), else -1: products with those columns are look-ups.
     """
     n = mats["lambda"].shape[0]
-    p, q = len(rep.ov), len(rep.rows)
-    rows = np.arange(q) if rows is None else np.asarray(rows, dtype=int)
-    slot = np.full(q, -1)
+    p = len(rep.ov)
+    rows = np.asarray(rows, dtype=int)
+    slot = np.full(len(rep.rows), -1)
     slot[rows] = np.arange(rows.size)
     a = mats["ib_inv"]
-    la_t = np.swapaxes(mats["lambda"] @ a, 1, 2)  # (B, m, p): column c of L = Lambda A is la_t[:, c]
-    m_lam = (a @ mats["psi"] @ np.swapaxes(a, 1, 2)) @ np.swapaxes(mats["lambda"], 1, 2)  # (B, m, p)
-    d_sigma = np.zeros((n, rows.size, p, p))
-
-    def picked(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    la = mats["lambda"] @ a  # (B, p, m)
+    m_lam = np.swapaxes((a @ mats["psi"] @ np.swapaxes(a, 1, 2)) @ np.swapaxes(mats["lambda"], 1, 2), 1, 2)
+    eye = np.eye(p)
+    big_p, big_q = np.zeros((n, p, rows.size)), np.zeros((n, p, rows.size))
+    unit = np.full(rows.size, -1)
+    for name, left, right in (("lambda", None, m_lam), ("theta", None, None), ("psi", la, la), ("beta", la, m_lam)):
         k, i, j = rep.locations[name]
         keep = slot[k] >= 0
-        return slot[k[keep]], i[keep], j[keep]
-
-    def symmetric(outer: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
-        """H + H' for each slice, H alone where ``diagonal`` (a variance: H is symmetric, without a twin)."""
-        return np.where(diagonal[:, None, None], outer, outer + np.swapaxes(outer, 2, 3))
-
-    s, i, j = picked("lambda")
-    d_sigma[:, s, i, :] = m_lam[:, j, :]
-    d_sigma[:, s, :, i] += np.swapaxes(m_lam[:, j, :], 0, 1)
-    s, i, j = picked("theta")
-    d_sigma[:, s, i, j] = 1.0
-    d_sigma[:, s, j, i] = 1.0
-    s, i, j = picked("psi")
-    if s.size:
-        d_sigma[:, s] = symmetric(la_t[:, i, :, None] * la_t[:, j, None, :], i == j)
-    s, i, j = picked("beta")
-    if s.size:
-        outer = la_t[:, i, :, None] * m_lam[:, j, None, :]
-        d_sigma[:, s] = outer + np.swapaxes(outer, 2, 3)
-    return d_sigma
+        s, i, j = slot[k[keep]], i[keep], j[keep]
+        if not s.size:
+            continue
+        half = np.where(i == j, 0.5, 1.0) if name in ("theta", "psi") else np.ones(s.size)
+        if left is None:
+            big_p[:, i, s] = 1.0
+            unit[s] = i
+        else:
+            big_p[:, :, s] = left[:, :, i]
+        big_q[:, :, s] = (eye[:, j] if right is None else right[:, :, j]) * half
+    return big_p, big_q, unit
 
 
 class _Problem:
-    """One model and estimator over B sample covariance matrices: F, its gradient and information by batch."""
+    """One model and estimator over B sample covariance matrices: F, its gradient and information by batch.
+
+    The derivatives enter through their rank-two factors (:func:`rank_two_factors`): for a weight matrix W
+    (Sigma^-1 under ML, S^-1 under GLS) and dSigma_k = a_k b_k' + b_k a_k',
+
+        1/2 tr(W dSigma_k W dSigma_l) = X_kl X_lk + Y_kl Z_kl,   X = Q'WP, Y = Q'WQ, Z = P'WP,
+        1/2 tr(M dSigma_k) = a_k' M b_k,
+
+    so the information costs O(p^2 k + p k^2) per replicate instead of the O(p^2 k^2) of contracting the
+    (k, p, p) derivative stack; ULS (W = I, the diagonal counted twice) adds 2 (P o Q)'(P o Q).
+    """
 
     def __init__(self, params: Parameters, cov: np.ndarray, estimator: str, fixed: np.ndarray) -> None:
         self.params, self.rep, self.estimator = params, params.rep, estimator
@@ -229,10 +239,13 @@ class _Problem:
         self.p = cov.shape[1]
         self.free = params.index >= 0
         self.free_index = params.index[self.free]
-        self.unique = np.unique(self.free_index).size == self.free_index.size
         free_rows = np.flatnonzero(self.free)
-        # Without shared labels, the free rows in the order of x give dSigma/dx directly.
+        self.unique = np.unique(self.free_index).size == self.free_index.size
+        # Without shared labels, the free rows in the order of x give the derivatives by x directly; otherwise
+        # rows sharing a label (one parameter) add up: J' (per row), J the (rows, k) incidence.
         self.derivative_rows = free_rows[np.argsort(self.free_index)] if self.unique else free_rows
+        self.incidence = np.zeros((free_rows.size, params.n_free))
+        self.incidence[np.arange(free_rows.size), self.free_index] = 1.0
         self.half = np.where(np.eye(self.p, dtype=bool), 1.0, 0.5)
         self.error = np.zeros(cov.shape[0], dtype=bool)
         if estimator == "ML":
@@ -246,14 +259,36 @@ class _Problem:
         values[:, self.free] = x[:, self.free_index]
         return values
 
-    def d_sigma(self, mats: dict[str, np.ndarray]) -> np.ndarray:
-        """dSigma/dx, (B, k, p, p): rows sharing a label (one parameter) add up."""
-        d = derivatives(self.rep, mats, self.derivative_rows)
+    def derivatives(self, mats: dict[str, np.ndarray], weight: np.ndarray | None,
+                    g_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """The gradient 1/2 tr(G dSigma_k) (G = ``g_matrix``, ULS: its diagonal counted twice) and the
+        information of :meth:`evaluate`, for x."""
+        big_p, big_q, unit = rank_two_factors(self.rep, mats, self.derivative_rows)
+        n, p, _ = big_p.shape
+        w = np.broadcast_to(np.eye(p), (n, p, p)) if weight is None else weight
+        wq = w @ big_q
+        q_t = np.swapaxes(big_q, 1, 2)
+        # X = Q'WP and Z = P'WP: a unit column e_i of P picks row or column i (the bulk of the work saved).
+        u, d = np.flatnonzero(unit >= 0), np.flatnonzero(unit < 0)
+        wp = np.empty_like(big_p)
+        wp[:, :, u] = w[:, :, unit[u]]
+        wp[:, :, d] = w @ big_p[:, :, d]
+        x_mat = np.empty((n, unit.size, unit.size))
+        x_mat[:, :, u] = np.swapaxes(wq, 1, 2)[:, :, unit[u]]
+        x_mat[:, :, d] = q_t @ wp[:, :, d]
+        z_mat = np.empty_like(x_mat)
+        z_mat[:, u, :] = wp[:, unit[u], :]
+        z_mat[:, d, :] = np.swapaxes(big_p[:, :, d], 1, 2) @ wp
+        information = x_mat * np.swapaxes(x_mat, 1, 2) + (q_t @ wq) * z_mat
+        gradient = np.einsum("bir,bir->br", big_p, g_matrix @ big_q)
+        if weight is None:  # ULS: the diagonal of dSigma_k is 2 a_k o b_k, and h = 1 there (1/2 elsewhere)
+            diagonal = big_p * big_q
+            information = information + 2.0 * np.swapaxes(diagonal, 1, 2) @ diagonal
+            gradient = gradient + np.einsum("bi,bir->br", np.diagonal(g_matrix, axis1=1, axis2=2), diagonal)
         if self.unique:
-            return d
-        out = np.zeros((d.shape[0], self.params.n_free, *d.shape[2:]))
-        np.add.at(out, (slice(None), self.free_index), d)
-        return out
+            return gradient, information
+        j = self.incidence
+        return gradient @ j, j.T @ information @ j
 
     def evaluate(self, rows: np.ndarray, x: np.ndarray, derivs: bool) -> tuple[np.ndarray, ...]:
         """F at x for the replicates ``rows``; with ``derivs`` also the gradients and informations.
@@ -303,25 +338,14 @@ class _Problem:
         if good.any():
             idx = np.flatnonzero(good)
             sub = {name: matrix[idx] for name, matrix in mats.items()}
-            d = self.d_sigma(sub)  # (g, k, p, p)
-            k = d.shape[1]
-            if self.estimator == "ULS":
-                hr = self.half * resid[idx]
-                gradient = -np.einsum("bij,bkij->bk", hr, d)
-                hd = (d * self.half).reshape(idx.size, k, -1)
-                information = hd @ np.swapaxes(d.reshape(idx.size, k, -1), 1, 2)
-            else:
+            if self.estimator == "ML":
                 w = weight[idx]
-                if self.estimator == "ML":
-                    g_matrix = w - w @ s[idx] @ w
-                    gradient = 0.5 * np.einsum("bij,bkij->bk", g_matrix, d)
-                else:
-                    g_matrix = w @ resid[idx] @ w
-                    gradient = -0.5 * np.einsum("bij,bkij->bk", g_matrix, d)
-                v = w[:, None] @ d  # (g, k, p, p); I_kl = 1/2 sum_ab v_k,ab v_l,ba
-                v_t = np.swapaxes(v, 2, 3).reshape(idx.size, k, -1)
-                information = 0.5 * (v.reshape(idx.size, k, -1) @ np.swapaxes(v_t, 1, 2))
-            out_g[idx], out_i[idx] = gradient, information
+                out_g[idx], out_i[idx] = self.derivatives(sub, w, w - w @ s[idx] @ w)
+            elif self.estimator == "GLS":
+                w = weight[idx]
+                out_g[idx], out_i[idx] = self.derivatives(sub, w, -(w @ resid[idx] @ w))
+            else:
+                out_g[idx], out_i[idx] = self.derivatives(sub, None, -resid[idx])
         return f, inadmissible, error, out_g, out_i
 
 
@@ -358,7 +382,7 @@ def _steps(information: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             plain[unsure] = np.linalg.cond(information[unsure]) < 1e12
     if plain.any():
-        steps[plain] = np.linalg.solve(information[plain], gradient[plain][..., None])[..., 0]
+        steps[plain] = (inverse[plain] @ gradient[plain][..., None])[..., 0]
     for b in np.flatnonzero(~plain):
         step = _scoring_step(information[b], gradient[b])
         if step is not None:
@@ -397,7 +421,10 @@ def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str
     cov = np.asarray(cov, dtype=float)
     n, k = cov.shape[0], params.n_free
     # At most ``pool`` replicates iterate at once (memory); one that stops makes room for the next.
-    per_replicate = 8 * (k + len(params.rep.rows)) * cov.shape[1] ** 2 * 2
+    # Per replicate: the factors P, Q and their weighted copies (rows x p each), the informations by row and
+    # by parameter, and a few p x p matrices, in doubles.
+    rows, p = int((params.index >= 0).sum()), cov.shape[1]
+    per_replicate = 8 * (4 * rows * p + 3 * rows**2 + 2 * k**2 + 8 * p**2)
     pool = max(1, _CHUNK_BYTES // per_replicate)
     fixed = np.repeat(params.fixed_values[None, :], n, axis=0) if fixed is None else np.asarray(fixed, dtype=float)
     problem = _Problem(params, cov, estimator, fixed)
