@@ -11,6 +11,7 @@ from .instruments.codebook import codebook
 from .instruments.export import FORMATS
 from .instruments.export import export as export_instrument
 from .instruments.instrument import Instrument, load_instrument
+from .power import plot_power, power, smallest_n
 from .results import SEMResult
 from .sem import fit
 from .simulation import simulate
@@ -56,7 +57,10 @@ __all__ = [
     "item_analysis",
     "load_bank",
     "load_instrument",
+    "plot_power",
+    "power",
     "reliability",
     "simulate",
+    "smallest_n",
     "validate",
 ]

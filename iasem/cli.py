@@ -31,6 +31,7 @@ examples:
   iasem validate responses.csv --instrument relational --group atype --out validation/
   iasem fit relational_trust responses.csv --estimator MLR --out results/
   iasem simulate relational_trust --n 400 --seed 1 --out responses.csv
+  iasem power relational_trust --population data/relational_trust_population.yaml --n 100,200,300 --out power/
 """
 
 
@@ -164,6 +165,16 @@ def _simulate(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     check_writable(out, args.force)
+    scale, thresholds = _scale_options(args)
+    given = load_population(args.population) if args.population else {}
+    data = simulate(args.model, args.n, seed=args.seed, scale=scale, thresholds=thresholds, **given)
+    write_text(out, data.to_csv(index=False, lineterminator="\n", float_format="%.6f"), force=args.force)
+    print(f"Wrote {len(data)} simulated responses ({data.shape[1]} columns, seed {args.seed}) to {out}")
+    return 0
+
+
+def _scale_options(args: argparse.Namespace) -> tuple:
+    """--scale and --thresholds as :func:`iasem.simulate` takes them."""
     scale = None if args.scale.lower() == "none" else int(args.scale) if args.scale.isdigit() else args.scale
     thresholds = args.thresholds
     if thresholds and thresholds not in ("symmetric", "skewed"):
@@ -171,10 +182,49 @@ def _simulate(args: argparse.Namespace) -> int:
             thresholds = [float(t) for t in thresholds.split(",")]
         except ValueError:
             raise IasemError(f"--thresholds {args.thresholds!r}: use symmetric, skewed or numbers t1,t2,...") from None
+    return scale, thresholds
+
+
+def _power(args: argparse.Namespace) -> int:
+    import io
+    import math
+
+    from .files import check_writable, write_bytes, write_text
+    from .power import plot_power, power, smallest_n
+    from .simulation import load_population
+
+    out = Path(args.out)
+    names = ("power.csv", "smallest_n.csv", "power.png")
+    for name in names:  # before the Monte Carlo, which can take minutes
+        check_writable(out / name, args.force)
+    try:
+        sizes = [int(v) for v in args.n.split(",") if v.strip()]
+    except ValueError:
+        raise IasemError(f"--n {args.n!r}: give sample sizes separated by commas, e.g. 100,200,300") from None
+    scale, thresholds = _scale_options(args)
     given = load_population(args.population) if args.population else {}
-    data = simulate(args.model, args.n, seed=args.seed, scale=scale, thresholds=thresholds, **given)
-    write_text(out, data.to_csv(index=False, lineterminator="\n", float_format="%.6f"), force=args.force)
-    print(f"Wrote {len(data)} simulated responses ({data.shape[1]} columns, seed {args.seed}) to {out}")
+    if given.get("groups"):
+        raise IasemError(f"{args.population}: power analysis draws one group; remove 'groups:'")
+    table = power(
+        args.model, sizes, args.reps, alpha=args.alpha, estimator=args.estimator, seed=args.seed,
+        backend=args.backend, population=given.get("population"), analysis=args.analysis, scale=scale,
+        thresholds=thresholds, n_jobs=args.jobs, scheduler=args.scheduler, progress=False if args.quiet else None,
+    )  # fmt: skip
+    smallest = smallest_n(table, args.target)
+    figure = io.BytesIO()
+    plot_power(table, target=args.target).figure.savefig(figure, format="png", dpi=150, bbox_inches="tight")
+    write_text(out / "power.csv", table.to_csv(index=False, lineterminator="\n"), force=args.force)
+    write_text(out / "smallest_n.csv", smallest.to_csv(index=False, lineterminator="\n"), force=args.force)
+    write_bytes(out / "power.png", figure.getvalue(), force=args.force)
+    focus = smallest[smallest["op"].isin(["~", ":="])]
+    shown = focus if len(focus) else smallest
+    print(f"Smallest n (of {', '.join(map(str, sorted(set(table['n']))))}) with power >= {args.target} "
+          f"({args.reps} replicates per n, alpha {args.alpha}, seed {table.attrs['seed']}):")  # fmt: skip
+    for r in shown.itertuples():
+        name = r.label or f"{r.lhs} {r.op} {r.rhs}"
+        reached = "not reached" if math.isnan(r.n) else f"n = {int(r.n)} (power {r.power:.2f})"
+        print(f"  {name:<24} population {r.population:7.3f}   {reached}")
+    print(f"\nWrote {', '.join(str(out / name) for name in names)}")
     return 0
 
 
@@ -274,6 +324,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, metavar="FILE", help="the CSV file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=_simulate)
+
+    p = commands.add_parser(
+        "power",
+        help="Monte Carlo power analysis: the sample size a model needs",
+        description="Simulate REPS samples at every N from a model with population values, refit it, and "
+        "report per parameter the power, convergence, bias and coverage, and the smallest N that reaches the "
+        "target power (iasem.power).",
+    )
+    p.add_argument("model", metavar="MODEL", help="lavaan syntax, a .lav file, or a shipped model name")
+    p.add_argument("--n", required=True, help="sample sizes separated by commas, e.g. 100,200,300")
+    p.add_argument("--reps", type=int, default=1000, help="replicates per sample size (default 1000)")
+    p.add_argument("--population", metavar="FILE",
+                   help="population values: YAML (population:) or a parameter table CSV")  # fmt: skip
+    p.add_argument("--analysis", metavar="MODEL", help="the model fitted to each sample (default: MODEL, freed)")
+    p.add_argument("--estimator", default="ML", choices=["ML", "MLR", "GLS", "ULS", "WLSMV"])
+    p.add_argument("--scale", default="none",
+                   help="none (continuous, default), a likert/rating scale id, or a number of categories")  # fmt: skip
+    p.add_argument("--thresholds", help="symmetric (default), skewed, or --thresholds=t1,t2,... in standard units")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--target", type=float, default=0.8, help="the power to reach (default 0.8)")
+    p.add_argument("--seed", type=int, help="seed of the study (default: drawn, and reported)")
+    p.add_argument("--backend", default="local", choices=["local", "dask"])
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (with --backend dask)")
+    p.add_argument("--jobs", type=int, help="worker processes (backend local; default all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=_power)
 
     p = sub.add_parser("init", help="copy a shipped spec and the item bank into a folder to adapt them")
     p.add_argument("directory", metavar="DIR")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -136,19 +137,97 @@ def simulate(
     >>> round(float(continuous.corr().loc["trust1", "trust2"]), 2)   # 0.7 * 0.7
     0.49
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise IasemError(f"n must be a whole number of at least 1, not {n!r}")
+    design = design_of(model, population=population, scale=scale, thresholds=thresholds, groups=groups)
+    return design.draw(n, np.random.default_rng(seed))
+
+
+@dataclass(frozen=True)
+class Design:
+    """What :func:`simulate` draws from: the population moments of every group and the categories.
+
+    Attributes
+    ----------
+    names : list of str
+        The observed variables (columns), in the model's order.
+    moments : list of (mu, sigma, factor)
+        Per group: the implied means and covariance matrix of the latent responses and its Cholesky factor.
+    labels : list
+        The group labels (``[None]`` without groups); ``column`` their column and ``shares`` their shares.
+    tau : numpy.ndarray or None
+        The thresholds in standard units (None: continuous responses); ``values`` the scale's values.
+    population : DataFrame
+        The population parameter table (``lhs, op, rhs, group, value``).
+    """
+
+    names: list[str]
+    moments: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    labels: list
+    column: str | None
+    shares: dict | None
+    tau: np.ndarray | None
+    values: list[int] | None
+    population: pd.DataFrame
+
+    @property
+    def cuts(self) -> np.ndarray | None:
+        """(p, K - 1) cut points of the latent responses: the thresholds in the first group's item means and
+        standard deviations."""
+        if self.tau is None:
+            return None
+        mu0, sigma0, _ = self.moments[0]
+        return mu0[:, None] + np.sqrt(np.diag(sigma0))[:, None] * self.tau[None, :]
+
+    def draw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n`` responses drawn with ``rng``, as :func:`simulate` returns them."""
+        values, assignment = self.draw_values(n, rng)
+        out = pd.DataFrame(values, columns=self.names)
+        if self.column is not None:
+            out.insert(0, self.column, pd.Series(np.asarray(self.labels, dtype=object)[assignment]))
+        out.attrs["population"] = self.population
+        out.attrs["thresholds"] = None if self.tau is None else [float(t) for t in self.tau]
+        return out
+
+    def draw_values(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The responses of :meth:`draw` as an (n, p) array, and each row's group number."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise IasemError(f"n must be a whole number of at least 1, not {n!r}")
+        if self.shares and min(_counts(self.shares, n)) < 1:
+            raise IasemError(f"with n={n} a group of {self.column!r} gets no respondents; raise n or the share")
+        counts = _counts(self.shares, n) if self.shares else [n]
+        assignment = rng.permutation(np.repeat(np.arange(len(self.labels)), counts))
+        latent = np.empty((n, len(self.names)))
+        for g, (mu, _, factor) in enumerate(self.moments):
+            rows_g = np.flatnonzero(assignment == g)
+            latent[rows_g] = mu + rng.standard_normal((len(rows_g), len(mu))) @ factor.T
+        return self.categorize(latent), assignment
+
+    def categorize(self, latent: np.ndarray) -> np.ndarray:
+        """Latent responses (..., p) -> the scale's values (unchanged when the responses are continuous)."""
+        cuts = self.cuts
+        if cuts is None:
+            return latent
+        index = (latent[..., None] > cuts).sum(axis=-1)
+        return np.asarray(self.values)[index]
+
+
+def design_of(
+    model: str | Path,
+    *,
+    population: Population | None = None,
+    scale: str | int | None = "agree5",
+    thresholds: str | Sequence[float] | None = None,
+    groups: Mapping[str, Mapping[object, float]] | None = None,
+) -> Design:
+    """The :class:`Design` that :func:`simulate` draws from (the arguments are those of :func:`simulate`)."""
     text = model_text(model)
     formulas = parse_model(text)
     roles = variable_roles(formulas)
     table = partable(formulas, std_lv=True, meanstructure=True)
     rep = represent(table, roles.ov, meanstructure=True)
-    column, shares = _check_groups(groups, n)
+    column, shares = _check_groups(groups)
     labels = list(shares) if shares else [None]
     per_group = _population_values(population, rep.rows, labels)
     tau = _thresholds(scale, thresholds)
-
-    rng = np.random.default_rng(seed)
     moments, populations = [], []
     for label, given in zip(labels, per_group, strict=True):
         values, mats = _solve(rep, given, label)
@@ -167,27 +246,16 @@ def simulate(
         rows["group"] = 1 if label is None else label
         rows["value"] = values[named]
         populations.append(rows)
-
-    counts = _counts(shares, n) if shares else [n]
-    assignment = rng.permutation(np.repeat(np.arange(len(labels)), counts))
-    latent = np.empty((n, len(roles.ov)))
-    for g, (mu, _, factor) in enumerate(moments):
-        rows_g = np.flatnonzero(assignment == g)
-        latent[rows_g] = mu + rng.standard_normal((len(rows_g), len(mu))) @ factor.T
-
-    if tau is None:
-        out = pd.DataFrame(latent, columns=roles.ov)
-    else:
-        values_k = _scale_values(scale)
-        mu0, sigma0 = moments[0][0], moments[0][1]
-        cuts = mu0[:, None] + np.sqrt(np.diag(sigma0))[:, None] * tau[None, :]
-        index = (latent[:, :, None] > cuts[None, :, :]).sum(axis=2)
-        out = pd.DataFrame(np.asarray(values_k)[index], columns=roles.ov)
-    if column is not None:
-        out.insert(0, column, pd.Series(np.asarray(labels, dtype=object)[assignment]))
-    out.attrs["population"] = pd.concat(populations, ignore_index=True)
-    out.attrs["thresholds"] = None if tau is None else [float(t) for t in tau]
-    return out
+    return Design(
+        names=list(roles.ov),
+        moments=moments,
+        labels=labels,
+        column=column,
+        shares=shares,
+        tau=tau,
+        values=None if tau is None else _scale_values(scale),
+        population=pd.concat(populations, ignore_index=True),
+    )
 
 
 def _solve(rep, given: dict[int, float], label) -> tuple[np.ndarray, Matrices]:
@@ -306,7 +374,7 @@ def _population_values(population: Population | None, rows: pd.DataFrame, labels
     return [{**base, **resolve(nested.get(label, {}), f" (group {label!r})")} for label in labels]
 
 
-def _check_groups(groups, n: int) -> tuple[str | None, dict | None]:
+def _check_groups(groups) -> tuple[str | None, dict | None]:
     if groups is None:
         return None, None
     if not isinstance(groups, Mapping) or len(groups) != 1:
@@ -318,8 +386,6 @@ def _check_groups(groups, n: int) -> tuple[str | None, dict | None]:
     if (values <= 0).any() or abs(values.sum() - 1.0) > 1e-6:
         raise IasemError(f"the shares of groups[{column!r}] must be positive and sum to 1 (they sum to "
                          f"{values.sum():.4g})")  # fmt: skip
-    if min(_counts(dict(shares), n)) < 1:
-        raise IasemError(f"with n={n} a group of {column!r} gets no respondents; raise n or the share")
     return str(column), dict(shares)
 
 

@@ -113,14 +113,19 @@ def sample_moments(values: np.ndarray, indices: np.ndarray, *, unbiased: bool = 
     cov, mean = np.empty((n_draws, p, p)), np.empty((n_draws, p))
     block = max(1, _CHUNK_BYTES // (8 * n * p))  # resamples gathered at once (B x n x p can be large)
     for start in range(0, n_draws, block):
-        sample = values[indices[start : start + block]]
-        m = sample.mean(axis=1)
-        centred = sample - m[:, None, :]
-        mean[start : start + block] = m
-        cov[start : start + block] = np.matmul(np.swapaxes(centred, 1, 2), centred) / n
+        cov[start : start + block], mean[start : start + block] = moments(values[indices[start : start + block]])
     if unbiased:
         cov = cov * n / (n - 1)
     return cov, mean
+
+
+def moments(samples: np.ndarray, *, unbiased: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance matrices (divided by n, or n - 1 when ``unbiased``) and means of a (B, n, p) stack of
+    samples, as (B, p, p) and (B, p)."""
+    n = samples.shape[1]
+    mean = samples.mean(axis=1)
+    centred = samples - mean[:, None, :]
+    return np.matmul(np.swapaxes(centred, 1, 2), centred) / (n - 1 if unbiased else n), mean
 
 
 def fixed_values(params: Parameters, names: list[str], cov: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -259,11 +264,17 @@ class _Problem:
         values[:, self.free] = x[:, self.free_index]
         return values
 
-    def derivatives(self, mats: dict[str, np.ndarray], weight: np.ndarray | None,
-                    g_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """The gradient 1/2 tr(G dSigma_k) (G = ``g_matrix``, ULS: its diagonal counted twice) and the
-        information of :meth:`evaluate`, for x."""
+    def derivatives(self, mats: dict[str, np.ndarray], weight: np.ndarray | None, g_matrix: np.ndarray,
+                    information: bool = True) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
+        """The gradient 1/2 tr(G dSigma_k) (G = ``g_matrix``, ULS: its diagonal counted twice) and, when
+        asked, the information of :meth:`evaluate`, for x."""
         big_p, big_q, unit = rank_two_factors(self.rep, mats, self.derivative_rows)
+        gradient = np.einsum("bir,bir->br", big_p, g_matrix @ big_q)
+        if weight is None:  # ULS: the diagonal of dSigma_k is 2 a_k o b_k, and h = 1 there (1/2 elsewhere)
+            diagonal = big_p * big_q
+            gradient = gradient + np.einsum("bi,bir->br", np.diagonal(g_matrix, axis1=1, axis2=2), diagonal)
+        if not information:
+            return (gradient if self.unique else gradient @ self.incidence), None
         n, p, _ = big_p.shape
         w = np.broadcast_to(np.eye(p), (n, p, p)) if weight is None else weight
         wq = w @ big_q
@@ -279,19 +290,17 @@ class _Problem:
         z_mat = np.empty_like(x_mat)
         z_mat[:, u, :] = wp[:, unit[u], :]
         z_mat[:, d, :] = np.swapaxes(big_p[:, :, d], 1, 2) @ wp
-        information = x_mat * np.swapaxes(x_mat, 1, 2) + (q_t @ wq) * z_mat
-        gradient = np.einsum("bir,bir->br", big_p, g_matrix @ big_q)
-        if weight is None:  # ULS: the diagonal of dSigma_k is 2 a_k o b_k, and h = 1 there (1/2 elsewhere)
-            diagonal = big_p * big_q
-            information = information + 2.0 * np.swapaxes(diagonal, 1, 2) @ diagonal
-            gradient = gradient + np.einsum("bi,bir->br", np.diagonal(g_matrix, axis1=1, axis2=2), diagonal)
+        info = x_mat * np.swapaxes(x_mat, 1, 2) + (q_t @ wq) * z_mat
+        if weight is None:
+            info = info + 2.0 * np.swapaxes(diagonal, 1, 2) @ diagonal
         if self.unique:
-            return gradient, information
+            return gradient, info
         j = self.incidence
-        return gradient @ j, j.T @ information @ j
+        return gradient @ j, j.T @ info @ j
 
-    def evaluate(self, rows: np.ndarray, x: np.ndarray, derivs: bool) -> tuple[np.ndarray, ...]:
-        """F at x for the replicates ``rows``; with ``derivs`` also the gradients and informations.
+    def evaluate(self, rows: np.ndarray, x: np.ndarray, derivs: bool | str) -> tuple[np.ndarray, ...]:
+        """F at x for the replicates ``rows``; with ``derivs`` also the gradients and informations (NaN
+        informations with ``derivs="gradient"``).
 
         Returns (f, inadmissible, error[, gradient, information]): f is NaN where the replicate's Sigma is not
         admissible (``inadmissible``, the per-draw evaluator's None) or its evaluation failed (``error``).
@@ -301,7 +310,6 @@ class _Problem:
         error = self.error[rows].copy()
         inadmissible = np.zeros(n, dtype=bool)
         out_g = np.full((n, self.params.n_free), np.nan)
-        out_i = np.full((n, self.params.n_free, self.params.n_free), np.nan)
         values = self.row_values(rows, x)
         mats, bad = fill(self.rep, values)
         error |= bad
@@ -335,17 +343,23 @@ class _Problem:
         f[good] = f_all[good]
         if not derivs:
             return f, inadmissible, error
+        with_information = derivs is True
+        shape = (n, self.params.n_free, self.params.n_free) if with_information else (n, 0, 0)
+        out_i = np.full(shape, np.nan)
         if good.any():
             idx = np.flatnonzero(good)
             sub = {name: matrix[idx] for name, matrix in mats.items()}
             if self.estimator == "ML":
                 w = weight[idx]
-                out_g[idx], out_i[idx] = self.derivatives(sub, w, w - w @ s[idx] @ w)
+                gradient, information = self.derivatives(sub, w, w - w @ s[idx] @ w, with_information)
             elif self.estimator == "GLS":
                 w = weight[idx]
-                out_g[idx], out_i[idx] = self.derivatives(sub, w, -(w @ resid[idx] @ w))
+                gradient, information = self.derivatives(sub, w, -(w @ resid[idx] @ w), with_information)
             else:
-                out_g[idx], out_i[idx] = self.derivatives(sub, None, -resid[idx])
+                gradient, information = self.derivatives(sub, None, -resid[idx], with_information)
+            out_g[idx] = gradient
+            if with_information:
+                out_i[idx] = information
         return f, inadmissible, error, out_g, out_i
 
 
@@ -365,34 +379,58 @@ def _stacked(func: Callable[[np.ndarray], np.ndarray], stack: np.ndarray) -> tup
     return out, bad
 
 
-def _steps(information: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    """I_b^-1 g_b for every replicate, with :func:`estimate._scoring_step`'s rule: a plain solve where
-    cond(I_b) < 1e12, its ridge elsewhere; NaN rows where no ridge helps.
+@dataclass
+class _Inverses:
+    """The information matrices of the active replicates and what :func:`_steps` needs to solve with them."""
 
-    cond_2(I) <= ||I||_F ||I^-1||_F, so where that bound is below 1e12 the plain solve is the one
-    :func:`estimate._scoring_step` takes; only the other replicates (rare) pay for the exact condition number.
-    """
-    steps = np.full(gradient.shape, np.nan)
-    inverse, singular = _stacked(np.linalg.inv, information)
-    with np.errstate(invalid="ignore", over="ignore"):
-        bound = np.linalg.norm(information, axis=(1, 2)) * np.linalg.norm(inverse, axis=(1, 2))
-        plain = ~singular & (bound < 1e12)
-    unsure = np.flatnonzero(~plain)
-    if unsure.size:
-        with np.errstate(invalid="ignore"):
-            plain[unsure] = np.linalg.cond(information[unsure]) < 1e12
-    if plain.any():
-        steps[plain] = (inverse[plain] @ gradient[plain][..., None])[..., 0]
-    for b in np.flatnonzero(~plain):
-        step = _scoring_step(information[b], gradient[b])
-        if step is not None:
-            steps[b] = step
-    return steps
+    information: np.ndarray  # (a, k, k)
+    inverse: np.ndarray  # (a, k, k), NaN where not ``plain``
+    plain: np.ndarray  # (a,) cond(I) < 1e12: the step is I^-1 g; else estimate._scoring_step's ridge
+
+    @classmethod
+    def of(cls, information: np.ndarray) -> _Inverses:
+        """cond_2(I) <= ||I||_F ||I^-1||_F, so where that bound is below 1e12 the plain solve is the one
+        :func:`estimate._scoring_step` takes; only the other replicates (rare) pay for the exact condition
+        number."""
+        inverse, singular = _stacked(np.linalg.inv, information)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bound = np.linalg.norm(information, axis=(1, 2)) * np.linalg.norm(inverse, axis=(1, 2))
+            plain = ~singular & (bound < 1e12)
+        unsure = np.flatnonzero(~plain)
+        if unsure.size:
+            with np.errstate(invalid="ignore"):
+                plain[unsure] = np.linalg.cond(information[unsure]) < 1e12
+        return cls(information, inverse, plain)
+
+    def take(self, keep: np.ndarray) -> _Inverses:
+        return _Inverses(self.information[keep], self.inverse[keep], self.plain[keep])
+
+    def put(self, where: np.ndarray, other: _Inverses) -> None:
+        self.information[where], self.inverse[where], self.plain[where] = other.information, other.inverse, other.plain
+
+    @staticmethod
+    def join(first: _Inverses, second: _Inverses) -> _Inverses:
+        return _Inverses(
+            *(np.concatenate([getattr(first, n), getattr(second, n)]) for n in ("information", "inverse", "plain"))
+        )
+
+    def steps(self, gradient: np.ndarray) -> np.ndarray:
+        """I_b^-1 g_b for every replicate, with :func:`estimate._scoring_step`'s rule: a plain solve where
+        cond(I_b) < 1e12, its ridge elsewhere; NaN rows where no ridge helps."""
+        steps = np.full(gradient.shape, np.nan)
+        plain = self.plain
+        if plain.any():
+            steps[plain] = (self.inverse[plain] @ gradient[plain][..., None])[..., 0]
+        for b in np.flatnonzero(~plain):
+            step = _scoring_step(self.information[b], gradient[b])
+            if step is not None:
+                steps[b] = step
+        return steps
 
 
 def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str = "ML", *,
              fixed: np.ndarray | None = None, tol: float = 1e-10, gtol: float = 1e-6, xtol: float = 1e-6,
-             max_iter: int = 500) -> BatchFit:  # fmt: skip
+             max_iter: int = 500, refresh: int = 1) -> BatchFit:  # fmt: skip
     """Fisher scoring from ``x0`` for every covariance matrix of ``cov``, as :func:`estimate.minimise` (or
     :func:`ls.fit`) would do one by one.
 
@@ -411,6 +449,13 @@ def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str
         ``params.fixed_values`` for all.
     tol, gtol, xtol, max_iter
         The convergence rules of :func:`estimate.minimise`.
+    refresh : int
+        Iterations between fresh information matrices. 1 is Fisher scoring, step for step the iterations of
+        :func:`estimate.minimise`. A larger number keeps each replicate's information (and its inverse) for
+        that many iterations (the chord method): an iteration then costs one gradient, not a gradient, an
+        information matrix and its inverse; it converges linearly, as Fisher scoring does, to the optimum
+        that the same convergence rules accept. Monte Carlo replicates, started at the population values,
+        take it.
 
     Returns
     -------
@@ -422,9 +467,9 @@ def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str
     n, k = cov.shape[0], params.n_free
     # At most ``pool`` replicates iterate at once (memory); one that stops makes room for the next.
     # Per replicate: the factors P, Q and their weighted copies (rows x p each), the informations by row and
-    # by parameter, and a few p x p matrices, in doubles.
+    # by parameter (and the inverses), and a few p x p matrices, in doubles.
     rows, p = int((params.index >= 0).sum()), cov.shape[1]
-    per_replicate = 8 * (4 * rows * p + 3 * rows**2 + 2 * k**2 + 8 * p**2)
+    per_replicate = 8 * (4 * rows * p + 3 * rows**2 + 3 * k**2 + 8 * p**2)
     pool = max(1, _CHUNK_BYTES // per_replicate)
     fixed = np.repeat(params.fixed_values[None, :], n, axis=0) if fixed is None else np.asarray(fixed, dtype=float)
     problem = _Problem(params, cov, estimator, fixed)
@@ -432,10 +477,12 @@ def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str
     f = np.full(n, np.nan)
     failed = np.zeros(n, dtype=bool)
     iterations = np.zeros(n, dtype=int)
-    # The active replicates, with their gradients and informations in the same order.
+    # The active replicates, with their gradients, informations and ages (iterations since the information
+    # was computed) in the same order.
     active = np.zeros(0, dtype=int)
-    gradient, information = np.zeros((0, k)), np.zeros((0, k, k))
+    gradient, solver, age = np.zeros((0, k)), _Inverses.of(np.zeros((0, k, k))), np.zeros(0, dtype=int)
     waiting = 0  # replicates waiting..n-1 have not started
+    derivs = True if refresh == 1 else "gradient"
     while True:
         if active.size < pool and waiting < n:
             new = np.arange(waiting, min(n, waiting + pool - active.size))
@@ -446,17 +493,19 @@ def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str
             f[new] = f_new
             active = np.concatenate([active, new[~lost]])
             gradient = np.concatenate([gradient, g_new[~lost]])
-            information = np.concatenate([information, i_new[~lost]])
+            solver = _Inverses.join(solver, _Inverses.of(i_new[~lost]))
+            age = np.concatenate([age, np.zeros(int((~lost).sum()), dtype=int)])
         if active.size == 0:
             if waiting >= n:
                 break
             continue
         iterations[active] += 1
-        steps = _steps(information, gradient)
+        steps = solver.steps(gradient)
         singular = np.isnan(steps).any(axis=1)  # the information matrix is singular
         failed[active[singular]] = True
-        active, steps = active[~singular], steps[~singular]
-        scale, lost, f_new, g_new, i_new = _line_search(problem, active, x, f, steps)
+        active, steps, gradient = active[~singular], steps[~singular], gradient[~singular]
+        solver, age = solver.take(~singular), age[~singular]
+        scale, lost, f_new, g_new, i_new = _line_search(problem, active, x, f, steps, derivs)
         failed[active[lost]] = True
         f_old = f[active]
         with np.errstate(invalid="ignore"):
@@ -470,12 +519,32 @@ def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str
         exhausted = ~lost & ~converged & (iterations[active] >= max_iter)  # no convergence after max_iter
         failed[active[exhausted]] = True
         keep = ~lost & ~converged & ~exhausted
-        active, gradient, information = active[keep], g_new[keep], i_new[keep]
+        active, gradient, age = active[keep], g_new[keep], age[keep] + 1
+        if refresh == 1:
+            solver = _Inverses.of(i_new[keep])
+            continue
+        solver = solver.take(keep)
+        stale = np.flatnonzero(age >= refresh)
+        if stale.size:
+            _, _, _, g_s, i_s = problem.evaluate(active[stale], x[active[stale]], derivs=True)
+            solver.put(stale, _Inverses.of(i_s))
+            gradient[stale], age[stale] = g_s, 0
     return BatchFit(x, failed, iterations)
 
 
-def _line_search(problem: _Problem, active: np.ndarray, x: np.ndarray, f: np.ndarray,
-                 steps: np.ndarray) -> tuple[np.ndarray, ...]:  # fmt: skip
+def information(params: Parameters, cov: np.ndarray, x: np.ndarray, estimator: str = "ML", *,
+                fixed: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """The expected information (of F, per observation) of every replicate at its ``x``, (B, k, k): what
+    :func:`estimate.evaluate` (or :func:`ls.fit`) gives one fit's standard errors from. NaN where Sigma is not
+    admissible."""
+    cov = np.asarray(cov, dtype=float)
+    n = cov.shape[0]
+    fixed = np.repeat(params.fixed_values[None, :], n, axis=0) if fixed is None else np.asarray(fixed, dtype=float)
+    return _Problem(params, cov, estimator, fixed).evaluate(np.arange(n), np.asarray(x, dtype=float), derivs=True)[4]
+
+
+def _line_search(problem: _Problem, active: np.ndarray, x: np.ndarray, f: np.ndarray, steps: np.ndarray,
+                 derivs: bool | str = True) -> tuple[np.ndarray, ...]:  # fmt: skip
     """Step halving, replicate by replicate: the largest s in 1, 1/2, 1/4, ... (s > 1e-8) with
     F(x - s delta) <= F(x) + 1e-12 |F(x)|.
 
@@ -484,10 +553,11 @@ def _line_search(problem: _Problem, active: np.ndarray, x: np.ndarray, f: np.nda
     """
     n, k = steps.shape
     scale = np.ones(n)
-    f_new, g_new, i_new = np.full(n, np.nan), np.full((n, k), np.nan), np.full((n, k, k), np.nan)
+    f_new, g_new = np.full(n, np.nan), np.full((n, k), np.nan)
+    i_new = np.full((n, k, k) if derivs is True else (n, 0, 0), np.nan)
     lost = np.zeros(n, dtype=bool)
     # The full step first, with derivatives: most replicates take it.
-    f_try, _, bad, g_try, i_try = problem.evaluate(active, x[active] - steps, derivs=True)
+    f_try, _, bad, g_try, i_try = problem.evaluate(active, x[active] - steps, derivs=derivs)
     with np.errstate(invalid="ignore"):
         ok = ~bad & (f_try <= f[active] + 1e-12 * np.abs(f[active]))
     f_new[ok], g_new[ok], i_new[ok] = f_try[ok], g_try[ok], i_try[ok]
@@ -510,7 +580,7 @@ def _line_search(problem: _Problem, active: np.ndarray, x: np.ndarray, f: np.nda
     if halved and (accepted := np.concatenate(halved)).size:
         rows = active[accepted]
         f_try, inadmissible, bad, g_try, i_try = problem.evaluate(
-            rows, x[rows] - scale[accepted, None] * steps[accepted], derivs=True
+            rows, x[rows] - scale[accepted, None] * steps[accepted], derivs=derivs
         )
         lost[accepted[inadmissible | bad]] = True
         f_new[accepted], g_new[accepted], i_new[accepted] = f_try, g_try, i_try

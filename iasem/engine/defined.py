@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import ast
-import math
+import functools
 import operator
 from collections.abc import Mapping
+
+import numpy as np
 
 from ..errors import IasemError
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.Pow: operator.pow}  # fmt: skip
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-_FUNCTIONS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs}
+# numpy's functions, so that one walk evaluates a label's value or an array of them (Monte Carlo replicates).
+_FUNCTIONS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs}
 
 
 def evaluate_expression(expression: str, values: Mapping[str, float]) -> float:
@@ -23,14 +26,30 @@ def evaluate_expression(expression: str, values: Mapping[str, float]) -> float:
     >>> evaluate_expression("c + a*b", {"a": 0.5, "b": 2.0, "c": 1.0})
     2.0
     """
+    return float(_eval(_parse(expression), values, expression))
+
+
+def evaluate_array(expression: str, values: Mapping[str, np.ndarray]) -> np.ndarray:
+    """:func:`evaluate_expression` on arrays of label values, element by element (NaN where undefined).
+
+    >>> evaluate_array("a*b", {"a": np.array([0.5, 1.0]), "b": np.array([2.0, 3.0])})
+    array([1., 3.])
+    """
+    with np.errstate(all="ignore"):
+        return np.asarray(_eval(_parse(expression), values, expression), dtype=float)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(expression: str) -> ast.AST:
+    """The expression's syntax tree, parsed once (the tree is only read): the delta method and the Monte Carlo
+    evaluate the same few expressions many times."""
     try:
-        tree = ast.parse(expression.replace("^", "**"), mode="eval")
+        return ast.parse(expression.replace("^", "**"), mode="eval").body
     except SyntaxError:
         raise IasemError(f"cannot read the expression {expression!r}") from None
-    return float(_eval(tree.body, values, expression))
 
 
-def _eval(node: ast.AST, values: Mapping[str, float], expression: str) -> float:
+def _eval(node: ast.AST, values: Mapping, expression: str):
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
         return node.value
     if isinstance(node, ast.Name):
