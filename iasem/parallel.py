@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Any
+
+from threadpoolctl import threadpool_limits
 
 from .errors import IasemError
 from .progress import progress_bar
@@ -31,18 +33,23 @@ def check_backend(backend: str, n_jobs: int | None, scheduler: object) -> None:
 
 
 def map_tasks(func: Callable[..., Any], tasks: Sequence[tuple], *, backend: str = "local", n_jobs: int | None = None,
-              scheduler: object = None, progress: bool | None = None, desc: str = "") -> list[Any]:  # fmt: skip
+              scheduler: object = None, progress: bool | None = None, desc: str = "",
+              threads: bool = False) -> list[Any]:  # fmt: skip
     """``[func(*task) for task in tasks]``, run in parallel.
 
     Parameters
     ----------
     func : callable
-        A module-level function (it is pickled to the workers).
+        A module-level function (it is pickled to the workers; with ``threads`` any callable).
     tasks : sequence of tuple
         The arguments of each call.
     backend : {"local", "dask"}
-        "local": a process pool over ``n_jobs`` processes (default: all cores; 1 runs in this process).
-        "dask": the workers of ``scheduler``.
+        "local": a pool of ``n_jobs`` workers (default: all cores; 1 runs in this process). "dask": the
+        workers of ``scheduler``.
+    threads : bool
+        backend="local" with threads instead of processes, each with a one-thread BLAS: for tasks that spend
+        their time in numpy on stacks of small matrices (the batched engine), which releases the GIL there;
+        no start-up and no pickling. Pure-Python work (one fit after another) needs processes.
     scheduler : str or distributed.Client
         A Dask scheduler address, or a connected client (backend="dask").
     progress : bool or None
@@ -61,28 +68,32 @@ def map_tasks(func: Callable[..., Any], tasks: Sequence[tuple], *, backend: str 
         if backend == "dask":
             _on_dask(func, tasks, scheduler, results, bar)
             return results
-        workers = min(len(tasks), n_jobs or os.cpu_count() or 1)
-        if workers <= 1:
+        count = min(len(tasks), workers(n_jobs))
+        if count <= 1:
             for i, task in enumerate(tasks):
                 results[i] = func(*task)
                 bar.update(1)
             return results
-        with ProcessPoolExecutor(max_workers=workers, initializer=_one_blas_thread) as pool:
-            futures = {pool.submit(func, *task): i for i, task in enumerate(tasks)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(1)
+        if threads:
+            with threadpool_limits(1), ThreadPoolExecutor(max_workers=count) as pool:
+                _collect(pool, func, tasks, results, bar)
+        else:
+            with ProcessPoolExecutor(max_workers=count, initializer=threadpool_limits, initargs=(1,)) as pool:
+                _collect(pool, func, tasks, results, bar)
     return results
 
 
-def _one_blas_thread() -> None:
-    """Each worker process is one core's worth of work: a multi-threaded BLAS in every worker would
-    oversubscribe the cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return
-    threadpool_limits(1)
+def _collect(pool: Executor, func, tasks, results: list, bar) -> None:
+    # Each worker is one core's worth of work: a multi-threaded BLAS in every worker would oversubscribe.
+    futures = {pool.submit(func, *task): i for i, task in enumerate(tasks)}
+    for future in as_completed(futures):
+        results[futures[future]] = future.result()
+        bar.update(1)
+
+
+def workers(n_jobs: int | None = None) -> int:
+    """The number of workers ``n_jobs`` asks for: all cores when None."""
+    return n_jobs or os.cpu_count() or 1
 
 
 def _on_dask(func, tasks, scheduler, results: list, bar) -> None:

@@ -18,16 +18,16 @@ from scipy import stats as st
 
 from .engine import montecarlo
 from .errors import IasemError
-from .parallel import check_backend, map_tasks
+from .parallel import check_backend, map_tasks, workers
 from .sem import ESTIMATORS, model_text
 from .simulation import Population, design_of
 
 #: The columns of :func:`power`'s table.
 POWER_COLUMNS = ["n", "lhs", "op", "rhs", "label", "population", "mean", "bias", "rel_bias", "sd", "mean_se",
                  "se_bias", "coverage", "power", "converged", "reps"]  # fmt: skip
-#: At most this many replicates per task: enough to amortise the batched engine, small enough to spread a
-#: grid over the workers and to move a progress bar.
-CHUNK = 250
+#: Replicates per task of one fit per replicate (WLSMV, MLR): enough to amortise a task, few enough to spread
+#: a grid over the workers and to move a progress bar.
+CHUNK = 25
 
 
 def power(
@@ -144,11 +144,14 @@ def power(
     if too_small:
         raise IasemError(f"n={too_small[0]} is not larger than the {len(design.names)} observed variables")
     entropy = int(np.random.SeedSequence().entropy if seed is None else seed)
-    chunk = min(CHUNK, reps)
+    # Batched replicates run in threads (numpy releases the GIL), one large batch per worker and n; one fit
+    # per replicate runs in processes, in smaller chunks that keep the workers busy and the progress bar moving.
+    threads = study.batch is not None and backend == "local"
+    chunk = min(reps, CHUNK if not threads else -(-reps // workers(n_jobs)))
     tasks = [(size, np.arange(start, min(reps, start + chunk))) for size in grid for start in range(0, reps, chunk)]
     run = partial(montecarlo.run, study, design, entropy=entropy)
     parts = map_tasks(run, tasks, backend=backend, n_jobs=n_jobs, scheduler=scheduler, progress=progress,
-                      desc=f"Monte Carlo ({len(grid)} n x {reps} replicates)")  # fmt: skip
+                      desc=f"Monte Carlo ({len(grid)} n x {reps} replicates)", threads=threads)  # fmt: skip
     frames = []
     for size in grid:
         pieces = [part for (task_n, _), part in zip(tasks, parts, strict=True) if task_n == size]

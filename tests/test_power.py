@@ -167,12 +167,16 @@ def test_power_summaries_behave_as_monte_carlo_theory_says():
     assert table.attrs["seed"] == 20 and table.attrs["reps"] == reps
 
 
-def test_same_seed_same_table_over_processes_and_chunks(monkeypatch):
+def test_same_seed_same_table_over_workers_and_chunks(monkeypatch):
     kwargs = {"population": POPULATION, "seed": 4, "progress": False}
     one = iasem.power(MEDIATION, n=[80, 120], reps=30, n_jobs=1, **kwargs)
-    monkeypatch.setattr(power_module, "CHUNK", 7)
-    two = iasem.power(MEDIATION, n=[80, 120], reps=30, n_jobs=2, **kwargs)
-    pd.testing.assert_frame_equal(one, two, check_exact=False, rtol=0, atol=1e-12)
+    three = iasem.power(MEDIATION, n=[80, 120], reps=30, n_jobs=3, **kwargs)  # threads, 10 replicates each
+    pd.testing.assert_frame_equal(one, three, check_exact=False, rtol=0, atol=1e-12)
+    # One fit per replicate (MLR) in worker processes, in chunks of 2.
+    monkeypatch.setattr(power_module, "CHUNK", 2)
+    serial = iasem.power(MEDIATION, n=[80], reps=4, estimator="MLR", n_jobs=1, **kwargs)
+    pooled = iasem.power(MEDIATION, n=[80], reps=4, estimator="MLR", n_jobs=2, **kwargs)
+    pd.testing.assert_frame_equal(serial, pooled, check_exact=False, rtol=0, atol=1e-12)
 
 
 def test_dask_local_cluster_gives_the_local_numbers():

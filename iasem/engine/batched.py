@@ -43,9 +43,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
+from ..parallel import map_tasks, workers
 from .estimate import Parameters, _scoring_step
 from .lisrel import Representation
 
@@ -57,6 +59,8 @@ _UNSUPPORTED = ("nu", "alpha", "tau", "delta")
 # Memory for the stacks of one pass, in bytes: it sets how many replicates iterate side by side (their factored
 # derivatives and information matrices) and how many resamples are gathered at once.
 _CHUNK_BYTES = 64 * 2**20
+# Fewer replicates than this per thread are not worth a thread.
+_MIN_PER_THREAD = 32
 
 
 @dataclass(frozen=True)
@@ -430,7 +434,7 @@ class _Inverses:
 
 def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str = "ML", *,
              fixed: np.ndarray | None = None, tol: float = 1e-10, gtol: float = 1e-6, xtol: float = 1e-6,
-             max_iter: int = 500, refresh: int = 1) -> BatchFit:  # fmt: skip
+             max_iter: int = 500, refresh: int = 1, n_jobs: int | None = None) -> BatchFit:  # fmt: skip
     """Fisher scoring from ``x0`` for every covariance matrix of ``cov``, as :func:`estimate.minimise` (or
     :func:`ls.fit`) would do one by one.
 
@@ -456,6 +460,10 @@ def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str
         information matrix and its inverse; it converges linearly, as Fisher scoring does, to the optimum
         that the same convergence rules accept. Monte Carlo replicates, started at the population values,
         take it.
+    n_jobs : int, optional
+        Threads (default: one per core). The replicates are split between them: the work is numpy on
+        stacks of small matrices, which releases the GIL, and each replicate's arithmetic is its own, so the
+        split changes no number.
 
     Returns
     -------
@@ -465,15 +473,29 @@ def minimise(params: Parameters, cov: np.ndarray, x0: np.ndarray, estimator: str
         raise ValueError(f"the batched engine cannot fit this model with estimator={estimator!r}")
     cov = np.asarray(cov, dtype=float)
     n, k = cov.shape[0], params.n_free
+    fixed = np.repeat(params.fixed_values[None, :], n, axis=0) if fixed is None else np.asarray(fixed, dtype=float)
+    x = np.array(np.broadcast_to(x0, (n, k)), dtype=float)
+    options = {"tol": tol, "gtol": gtol, "xtol": xtol, "max_iter": max_iter, "refresh": refresh}
+    threads = min(workers(n_jobs), n // _MIN_PER_THREAD)
+    if threads <= 1:
+        return _minimise(params, cov, x, estimator, fixed, **options)
+    parts = [part for part in np.array_split(np.arange(n), threads) if part.size]
+    tasks = [(params, cov[part], x[part], estimator, fixed[part]) for part in parts]
+    fits = map_tasks(partial(_minimise, **options), tasks, n_jobs=threads, threads=True, progress=False)
+    return BatchFit(*(np.concatenate([getattr(f, name) for f in fits]) for name in ("x", "failed", "iterations")))
+
+
+def _minimise(params: Parameters, cov: np.ndarray, x: np.ndarray, estimator: str, fixed: np.ndarray, *,
+              tol: float, gtol: float, xtol: float, max_iter: int, refresh: int) -> BatchFit:  # fmt: skip
+    """:func:`minimise` in this thread."""
+    n, k = cov.shape[0], params.n_free
     # At most ``pool`` replicates iterate at once (memory); one that stops makes room for the next.
     # Per replicate: the factors P, Q and their weighted copies (rows x p each), the informations by row and
     # by parameter (and the inverses), and a few p x p matrices, in doubles.
     rows, p = int((params.index >= 0).sum()), cov.shape[1]
     per_replicate = 8 * (4 * rows * p + 3 * rows**2 + 3 * k**2 + 8 * p**2)
     pool = max(1, _CHUNK_BYTES // per_replicate)
-    fixed = np.repeat(params.fixed_values[None, :], n, axis=0) if fixed is None else np.asarray(fixed, dtype=float)
     problem = _Problem(params, cov, estimator, fixed)
-    x = np.array(np.broadcast_to(x0, (n, k)), dtype=float)
     f = np.full(n, np.nan)
     failed = np.zeros(n, dtype=bool)
     iterations = np.zeros(n, dtype=int)

@@ -273,7 +273,7 @@ def _run_batched(analysis: Analysis, design: Design, n: int, replicates: np.ndar
     unbiased = analysis.estimator in ls.ESTIMATORS
     cov, mean = batched.moments(samples, unbiased=unbiased)
     fixed = batched.fixed_values(model.params, model.names, cov, mean) if model.fixed_x else None
-    fitted = batched.minimise(model.params, cov, model.x0, analysis.estimator, fixed=fixed, refresh=REFRESH,
+    fitted = batched.minimise(model.params, cov, model.x0, analysis.estimator, fixed=fixed, refresh=REFRESH, n_jobs=1,
                               **tolerances)  # fmt: skip
     converged = ~fitted.failed
     k = model.params.n_free
