@@ -43,6 +43,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from ..errors import IasemError
+from ..progress import progress_bar
 
 Refit = Callable[[np.ndarray], np.ndarray | None]
 RefitBatch = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -123,20 +124,23 @@ def draw(n_rows: int | Sequence[int], draws: int, refit: Refit,
     kept: list[np.ndarray] = []
     failed: list[int] = []
     width: int | None = None
-    for b, rows in enumerate(resamples):
-        values = refit(rows)
-        if values is None:
-            failed.append(b)
-            continue
-        values = np.asarray(values, dtype=float).ravel()
-        if width is None:
-            width = values.size
-        elif values.size != width:
-            raise ValueError(f"refit returned {values.size} estimates for draw {b}, {width} before")
-        if not np.all(np.isfinite(values)):
-            failed.append(b)
-            continue
-        kept.append(values)
+    # One refit after another (the models the batched engine cannot refit): seconds to minutes, so a bar.
+    with progress_bar(draws, "bootstrap") as bar:
+        for b, rows in enumerate(resamples):
+            bar.update(1)
+            values = refit(rows)
+            if values is None:
+                failed.append(b)
+                continue
+            values = np.asarray(values, dtype=float).ravel()
+            if width is None:
+                width = values.size
+            elif values.size != width:
+                raise ValueError(f"refit returned {values.size} estimates for draw {b}, {width} before")
+            if not np.all(np.isfinite(values)):
+                failed.append(b)
+                continue
+            kept.append(values)
     _require_two_draws(len(kept), draws, len(failed))
     return BootstrapDraws(np.vstack(kept), draws, tuple(failed), seed_used)
 

@@ -20,6 +20,7 @@ import pandas as pd
 from ..engine.ordinal import ordinal_data, polychoric
 from ..errors import IasemError
 from ..instruments.instrument import Instrument
+from ..progress import progress_bar
 from .constructs import (
     Constructs,
     as_constructs,
@@ -125,6 +126,7 @@ def htmt_ci(
     absolute: bool = True,
     ordinal: bool = False,
     missing: str = "listwise",
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """HTMT (or HTMT2) of every pair of constructs with percentile bootstrap confidence intervals.
 
@@ -146,6 +148,9 @@ def htmt_ci(
         The confidence level.
     seed : int, optional
         Seed of the random draws (the same seed gives the same intervals).
+
+    progress : bool, optional
+        Show a progress bar over the draws (default: on a terminal or in a notebook).
 
     Returns
     -------
@@ -178,7 +183,7 @@ def htmt_ci(
     names = list(parsed)
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     draws = _bootstrap(frame, parsed, pairs, int(n_boot), seed, htmt2=htmt2, absolute=absolute, ordinal=ordinal,
-                       missing=missing)  # fmt: skip
+                       missing=missing, progress=progress)  # fmt: skip
     ok = np.isfinite(draws).all(axis=1)
     if not ok.all():
         warn(f"htmt_ci: {int((~ok).sum())} of {n_boot} bootstrap draws gave no value (an item without variance in "
@@ -372,7 +377,8 @@ def _mean(block: np.ndarray, geometric: bool) -> np.ndarray:
 
 
 def _bootstrap(frame: pd.DataFrame, parsed: Constructs, pairs: list[tuple[str, str]], n_boot: int, seed,
-               *, htmt2: bool, absolute: bool, ordinal: bool, missing: str) -> np.ndarray:  # fmt: skip
+               *, htmt2: bool, absolute: bool, ordinal: bool, missing: str,
+               progress: bool | None = None) -> np.ndarray:  # fmt: skip
     """(n_boot, pairs) bootstrap draws of the statistic; NaN where a draw gives no value."""
     rng = np.random.default_rng(seed)
     x = frame.to_numpy()
@@ -382,16 +388,18 @@ def _bootstrap(frame: pd.DataFrame, parsed: Constructs, pairs: list[tuple[str, s
     groups = [np.array([index[item] for item in parsed[c]]) for c in names]
     where = [(names.index(a), names.index(b)) for a, b in pairs]
     draws = np.empty((n_boot, len(pairs)))
-    if ordinal or missing == "pairwise":
-        for d in range(n_boot):
-            sample = frame.iloc[rng.integers(0, n, n)]
-            try:
-                cor = _draw_correlations(sample, missing, ordinal)
-            except IasemError:
-                draws[d] = np.nan
-                continue
-            values = _htmt_values(cor[None], groups, htmt2=htmt2, absolute=absolute)[0]
-            draws[d] = [values[a, b] for a, b in where]
+    if ordinal or missing == "pairwise":  # one correlation matrix per draw: seconds per hundred polychoric ones
+        with progress_bar(n_boot, "HTMT bootstrap", progress) as bar:
+            for d in range(n_boot):
+                bar.update(1)
+                sample = frame.iloc[rng.integers(0, n, n)]
+                try:
+                    cor = _draw_correlations(sample, missing, ordinal)
+                except IasemError:
+                    draws[d] = np.nan
+                    continue
+                values = _htmt_values(cor[None], groups, htmt2=htmt2, absolute=absolute)[0]
+                draws[d] = [values[a, b] for a, b in where]
         return draws
     batch = max(1, _BATCH_CELLS // max(1, n * p))
     for start in range(0, n_boot, batch):

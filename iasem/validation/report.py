@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import IasemError
 from ..files import check_writable, write_text
 from ..instruments.instrument import Instrument
+from ..progress import progress_bar
 from ..results import SEMResult
 from ..sem import fit
 from .constructs import ValidationWarning, as_constructs
@@ -158,6 +159,7 @@ def validate(
     cutoffs: Cutoffs | dict[str, float] | None = None,
     exploratory: bool = True,
     seed: int | None = None,
+    progress: bool | None = None,
 ) -> MeasurementReport:
     """Validate every construct of an instrument on the responses ``data``.
 
@@ -182,6 +184,8 @@ def validate(
         Add an EFA of all items with as many factors as constructs.
     seed : int, optional
         Seed of the EFA's parallel analysis.
+    progress : bool, optional
+        Show a progress bar over the steps (default: on a terminal or in a notebook).
 
     Returns
     -------
@@ -206,19 +210,34 @@ def validate(
     constructs = as_constructs(instrument, data, min_items=2)
     syntax = "\n".join(f"{c} =~ {' + '.join(items)}" for c, items in constructs.items())
     pairwise = "pairwise" if missing == "fiml" else "listwise"
-    with warnings.catch_warnings(record=True) as caught:
+    stages = 5 + exploratory + (group is not None)
+    with warnings.catch_warnings(record=True) as caught, progress_bar(stages, "validate", progress) as bar:
         warnings.simplefilter("always", ValidationWarning)
+
+        def step(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update(1)
+
+        step("items")
         items = item_analysis(data, instrument if isinstance(instrument, Instrument) else constructs,
                               missing=pairwise)  # fmt: skip
+        step("reliability")
         rel = reliability(data, constructs, ordinal=ordered, missing="listwise" if ordered else pairwise)
+        step("HTMT")
         discriminant = htmt(data, constructs, ordinal=ordered, missing="listwise" if ordered else pairwise)
+        step("Fornell-Larcker")
         fl = fornell_larcker(data, constructs, missing=pairwise)
+        step("CFA")
         cfa = fit(syntax, data, estimator="WLSMV" if ordered else estimator, ordered=ordered or None,
                   missing="listwise" if ordered else missing)  # fmt: skip
         all_items = [item for members in constructs.values() for item in members]
-        factor_analysis = efa(data, all_items, n_factors=len(constructs), seed=seed) if exploratory else None
+        factor_analysis = None
+        if exploratory:
+            step("EFA")
+            factor_analysis = efa(data, all_items, n_factors=len(constructs), seed=seed)
         steps = None
         if group is not None:
+            step("invariance")
             steps = invariance(syntax, data, group, estimator="WLSMV" if ordered else estimator,
                                ordered=ordered or None, cutoffs=rules,
                                missing="listwise" if ordered else missing)  # fmt: skip
