@@ -8,6 +8,7 @@ convergence, bias and coverage, as in Muthén & Muthén (2002).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -157,6 +158,11 @@ def power(
         pieces = [part for (task_n, _), part in zip(tasks, parts, strict=True) if task_n == size]
         frames.append(_summary(study, size, pieces, alpha, level))
     out = pd.concat(frames, ignore_index=True)[POWER_COLUMNS]
+    for size, share in out.groupby("n")["converged"].first().items():
+        if share < 1:
+            failed = round((1 - share) * reps)
+            warnings.warn(f"n={size}: {failed} of {reps} replicates did not converge (or gave no standard errors); "
+                          f"the summaries are over the {reps - failed} that did", stacklevel=2)  # fmt: skip
     out.attrs.update({"alpha": alpha, "level": level, "estimator": estimator, "seed": entropy, "reps": reps})
     return out
 

@@ -268,3 +268,13 @@ def test_cli_power_writes_tables_and_curves(tmp_path, capsys):
     assert main(args) == 1  # no overwrite without --force
     assert "--force" in capsys.readouterr().err
     assert main([*args, "--force"]) == 0
+
+
+def test_replicates_that_do_not_converge_are_counted_and_reported():
+    """At n = 12 a 9-item model often fails (improper or unidentified samples): the share is reported, a
+    warning says how many, and the summaries are over the others."""
+    with pytest.warns(UserWarning, match="replicates did not converge"):
+        table = iasem.power(MEDIATION, n=[12], reps=40, population=POPULATION, seed=1, n_jobs=1, progress=False)
+    share = table["converged"].iloc[0]
+    assert 0 < share < 1 and (table["converged"] == share).all()
+    assert (table["reps"] == 40).all()
