@@ -187,7 +187,8 @@ def _scale_options(args: argparse.Namespace) -> tuple:
 
 def _power(args: argparse.Namespace) -> int:
     import io
-    import math
+
+    import pandas as pd
 
     from .files import check_writable, write_bytes, write_text
     from .power import plot_power, power, smallest_n
@@ -222,7 +223,7 @@ def _power(args: argparse.Namespace) -> int:
           f"({args.reps} replicates per n, alpha {args.alpha}, seed {table.attrs['seed']}):")  # fmt: skip
     for r in shown.itertuples():
         name = r.label or f"{r.lhs} {r.op} {r.rhs}"
-        reached = "not reached" if math.isnan(r.n) else f"n = {int(r.n)} (power {r.power:.2f})"
+        reached = "not reached" if pd.isna(r.n) else f"n = {int(r.n)} (power {r.power:.2f})"
         print(f"  {name:<24} population {r.population:7.3f}   {reached}")
     print(f"\nWrote {', '.join(str(out / name) for name in names)}")
     return 0

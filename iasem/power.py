@@ -183,28 +183,33 @@ def _check(n, reps, alpha, estimator, level) -> list[int]:
 
 def _summary(study: montecarlo.Analysis, n: int, pieces: list[montecarlo.Replicates], alpha: float,
              level: float) -> pd.DataFrame:  # fmt: skip
+    """Per parameter, over the converged replicates that estimated it (an ordered item's thresholds are
+    missing in a replicate where one of its categories is empty)."""
     est = np.vstack([p.est for p in pieces])
     se = np.vstack([p.se for p in pieces])
     converged = np.concatenate([p.converged for p in pieces])
     truth = study.truth
     est, se = est[converged], se[converged]
+    usable = np.isfinite(est) & np.isfinite(se)
+    count = usable.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        significant = np.abs(est / se) > st.norm.ppf(1 - alpha / 2)
-        covered = np.abs(est - truth) <= st.norm.ppf(0.5 + level / 2) * se
-        mean = est.mean(axis=0) if len(est) else np.full(len(truth), np.nan)
-        sd = est.std(axis=0, ddof=1) if len(est) > 1 else np.full(len(truth), np.nan)
-        mean_se = se.mean(axis=0) if len(est) else np.full(len(truth), np.nan)
+        significant = np.where(usable, np.abs(est / se) > st.norm.ppf(1 - alpha / 2), False)
+        covered = np.where(usable, np.abs(est - truth) <= st.norm.ppf(0.5 + level / 2) * se, False)
+        mean = np.where(count > 0, np.nansum(np.where(usable, est, 0.0), axis=0) / count, np.nan)
+        deviation = np.where(usable, est - mean, 0.0)
+        sd = np.where(count > 1, np.sqrt((deviation**2).sum(axis=0) / (count - 1)), np.nan)
+        mean_se = np.where(count > 0, np.where(usable, se, 0.0).sum(axis=0) / count, np.nan)
         out = study.rows.copy()
         out.insert(0, "n", n)
         out["population"] = truth
         out["mean"] = mean
         out["bias"] = mean - truth
-        out["rel_bias"] = np.where(np.abs(truth) > 1e-12, (mean - truth) / np.where(truth == 0, 1, truth), np.nan)
+        out["rel_bias"] = np.where(truth != 0, (mean - truth) / np.where(truth == 0, 1.0, truth), np.nan)
         out["sd"] = sd
         out["mean_se"] = mean_se
         out["se_bias"] = mean_se / sd - 1
-        out["coverage"] = covered.mean(axis=0) if len(est) else np.nan
-        out["power"] = significant.mean(axis=0) if len(est) else np.nan
+        out["coverage"] = np.where(count > 0, covered.sum(axis=0) / count, np.nan)
+        out["power"] = np.where(count > 0, significant.sum(axis=0) / count, np.nan)
     out["converged"] = converged.mean()
     out["reps"] = len(converged)
     return out
@@ -236,7 +241,7 @@ def smallest_n(table: pd.DataFrame, target: float = 0.8) -> pd.DataFrame:
         rows.append({**dict(zip(keys, key, strict=True)), "population": group["population"].iloc[0],
                      "n": first["n"] if first is not None else np.nan,
                      "power": first["power"] if first is not None else np.nan})  # fmt: skip
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows).astype({"n": "Int64"})
     out.attrs["target"] = target
     return out
 

@@ -133,6 +133,7 @@ def analysis_of(text: str, design: Design, estimator: str, *, ordered: bool) -> 
     if optimum.failed[0]:
         raise IasemError("the analysis model cannot be fitted to the population moments (is it identified?)")
     x_true = optimum.x[0]
+    x_true[np.abs(x_true) < 1e-10] = 0.0  # a zero path fitted as 1e-17 is zero (its relative bias undefined)
     values = params.row_values(x_true)
     model_rows = rep.rows.iloc[: int(table["op"].isin(MODEL_OPERATORS).sum())]
     free = params.index[: len(model_rows)] >= 0
@@ -187,7 +188,7 @@ def _population_moments(design: Design, names: list[str], ordered: bool) -> tupl
     pick = [design.names.index(v) for v in names]
     mu, sigma, _ = design.moments[0]
     if len(design.moments) > 1:
-        raise IasemError("power() draws one group; give groups=None")
+        raise IasemError("power() simulates one group: give the population values of one group")
     mu, sigma = mu[pick], sigma[np.ix_(pick, pick)]
     if design.tau is None:
         return sigma, mu
@@ -250,13 +251,21 @@ def _run_each(analysis: Analysis, design: Design, n: int, replicates: np.ndarray
             continue
         params = result.params
         found = params.set_index(["lhs", "op", "rhs"])
-        found = found[~found.index.duplicated()]
-        try:
-            est[b] = found.loc[keys, "est"].to_numpy(dtype=float)
-            se[b] = found.loc[keys, "se"].to_numpy(dtype=float)
-        except KeyError:
-            continue
-        converged[b] = bool(result.converged) and bool(np.isfinite(se[b]).all())
+        found = found[~found.index.duplicated()].reindex(keys)
+        est[b] = found["est"].to_numpy(dtype=float)
+        se[b] = found["se"].to_numpy(dtype=float)
+        # An item with an empty category in this sample has fewer thresholds, numbered from its lowest used
+        # category: they do not line up with the population's, so that item's thresholds are left out here
+        # (NaN) while the replicate's other parameters count.
+        collapsed = np.zeros(m, dtype=bool)
+        if analysis.ordered:
+            counts = params[params["op"] == "|"].groupby("lhs").size()
+            for item, count in counts.items():
+                if count != len(design.tau):
+                    collapsed |= (analysis.rows["op"] == "|").to_numpy() & (analysis.rows["lhs"] == item).to_numpy()
+        est[b, collapsed] = np.nan
+        se[b, collapsed] = np.nan
+        converged[b] = bool(result.converged) and bool(np.isfinite(se[b, ~collapsed]).all())
     est[~converged] = np.nan
     se[~converged] = np.nan
     return Replicates(est, se, converged)
