@@ -12,6 +12,7 @@ from .instruments.export import FORMATS
 from .instruments.export import export as export_instrument
 from .instruments.instrument import Instrument, load_instrument
 from .power import plot_power, power, smallest_n
+from .responses import ResponseSet, read_responses
 from .results import SEMResult
 from .sem import fit
 from .simulation import simulate
@@ -43,6 +44,7 @@ __all__ = [
     "InvarianceResult",
     "ItemBank",
     "MeasurementReport",
+    "ResponseSet",
     "SEMResult",
     "__version__",
     "codebook",
@@ -59,6 +61,7 @@ __all__ = [
     "load_instrument",
     "plot_power",
     "power",
+    "read_responses",
     "reliability",
     "simulate",
     "smallest_n",

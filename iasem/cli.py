@@ -31,6 +31,7 @@ examples:
   iasem validate responses.csv --instrument relational --group atype --out validation/
   iasem fit relational_trust responses.csv --estimator MLR --out results/
   iasem simulate relational_trust --n 400 --seed 1 --out responses.csv
+  iasem responses import export.csv --instrument relational --out clean/
   iasem power relational_trust --population data/relational_trust_population.yaml --n 100,200,300 --out power/
 """
 
@@ -229,6 +230,26 @@ def _power(args: argparse.Namespace) -> int:
     return 0
 
 
+def _responses_import(args: argparse.Namespace) -> int:
+    from .responses import read_responses
+    from .responses.report import OUTPUTS, write_import
+
+    out = Path(args.out)
+    for name in OUTPUTS:
+        if (out / name).exists() and not args.force:
+            raise OutputExistsError(f"{out / name} exists; pass --force to overwrite it")
+    responses = read_responses(args.file, args.instrument, platform=args.platform, scored=args.scored)
+    checks = [c.strip() for c in (args.exclude or "").split(",") if c.strip()]
+    if checks:
+        responses = responses.exclude(checks)
+    written = write_import(responses, out, force=args.force)
+    print(responses.screening.summary())
+    print(f"\nRead {len(responses.data)} respondents from a {responses.platform} export; "
+          f"{len(responses.log)} decisions logged.")  # fmt: skip
+    print(f"Wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iasem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -325,6 +346,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, metavar="FILE", help="the CSV file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=_simulate)
+
+    responses = commands.add_parser("responses", help="read survey platform exports back: scored and screened")
+    sub_responses = responses.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = sub_responses.add_parser(
+        "import",
+        help="import a platform export: clean data, the decision log and a screening report",
+        description="Read a LimeSurvey, Qualtrics, Kobo, ODK, REDCap, SurveyJS or plain CSV export against the "
+        "instrument, score it, screen it, and write responses.csv, log.csv, flags.csv and screening.md. The "
+        "input file is never modified.",
+    )
+    p.add_argument("file", metavar="FILE", help="the platform's export")
+    p.add_argument("--instrument", required=True, metavar="SPEC", help="shipped spec name or spec file")
+    p.add_argument("--platform", default="auto",
+                   choices=["auto", "limesurvey", "qualtrics", "kobo", "odk", "redcap", "surveyjs", "csv"])  # fmt: skip
+    p.add_argument("--scored", action="store_true",
+                   help="the file's reverse-keyed items are already scored: take them as they stand")  # fmt: skip
+    p.add_argument("--exclude", metavar="CHECKS",
+                   help="exclude respondents flagged by these checks, e.g. speeder,attention (logged)")  # fmt: skip
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=_responses_import)
 
     p = commands.add_parser(
         "power",
