@@ -99,10 +99,11 @@ class MissingData:
         return SampleStats(self.names, self.n, self.h1_cov, self.h1_mean)
 
 
-def missing_data(data: pd.DataFrame, names: list[str], fixed_x: list[str] | None = None) -> MissingData:
-    """Group the rows by missingness pattern and fit the saturated model by EM. Rows with every model variable
-    missing are dropped, with a warning, as lavaan does; so are rows with a missing exogenous covariate
-    (``fixed_x``, lavaan's fixed.x under ``missing = "ml"``)."""
+def missing_data(data: pd.DataFrame, names: list[str], fixed_x: list[str] | None = None, *,
+                 tol: float = 1e-12) -> MissingData:  # fmt: skip
+    """Group the rows by missingness pattern and fit the saturated model by EM (to ``tol``). Rows with every
+    model variable missing are dropped, with a warning, as lavaan does; so are rows with a missing exogenous
+    covariate (``fixed_x``, lavaan's fixed.x under ``missing = "ml"``)."""
     values = model_columns(data, names).to_numpy(dtype=float)
     seen = ~np.isnan(values)
     warnings = []
@@ -128,7 +129,7 @@ def missing_data(data: pd.DataFrame, names: list[str], fixed_x: list[str] | None
         mean = rows.mean(axis=0)
         centred = rows - mean
         patterns.append(Pattern(observed, rows.shape[0], mean, centred.T @ centred / rows.shape[0], rows))
-    h1_mean, h1_cov = _em(patterns, values, seen)
+    h1_mean, h1_cov = _em(patterns, values, seen, tol=tol)
     if x:  # complete covariates: their EM moments are their sample moments, up to EM's tolerance
         h1_mean[x] = values[:, x].mean(axis=0)
         centred_x = values[:, x] - h1_mean[x]

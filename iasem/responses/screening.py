@@ -20,6 +20,8 @@ from ..engine.fiml import MissingData, missing_data
 from ..errors import IasemError
 from .log import DecisionLog
 
+#: EM tolerance of the saturated moments behind the Mahalanobis distances and Little's test in :func:`screen`.
+SCREENING_EM_TOL = 1e-8
 #: The flags :func:`screen` sets, in the order of its table.
 CHECKS = ("duplicate_id", "incomplete", "speeder", "straightlining", "attention", "outlier")
 
@@ -237,7 +239,9 @@ def screen(responses, rules: ScreeningRules | None = None) -> Screening:
     flags["longstring"] = longstring(shown).to_numpy()
     # One EM fit of the saturated moments serves the distances and Little's test.
     observed = likert[likert.notna().any(axis=1)]
-    moments = missing_data(observed, items) if len(observed) > len(items) else None
+    # Screening needs the moments to a few digits, not to the 1e-12 of a FIML fit; with barely more
+    # respondents than items EM crawls, and 1e-8 keeps it to seconds.
+    moments = missing_data(observed, items, tol=SCREENING_EM_TOL) if len(observed) > len(items) else None
     distances = mahalanobis(likert, moments)
     for column in distances.columns:  # by position: respondent ids may repeat (flagged as duplicates)
         flags[column] = distances[column].to_numpy()
