@@ -12,6 +12,7 @@ from .instruments.export import FORMATS
 from .instruments.export import export as export_instrument
 from .instruments.instrument import Instrument, load_instrument
 from .power import plot_power, power, smallest_n
+from .report import report
 from .responses import ResponseSet, read_responses
 from .results import SEMResult
 from .sem import fit
@@ -63,6 +64,7 @@ __all__ = [
     "power",
     "read_responses",
     "reliability",
+    "report",
     "simulate",
     "smallest_n",
     "validate",

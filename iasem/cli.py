@@ -32,6 +32,7 @@ examples:
   iasem fit relational_trust responses.csv --estimator MLR --out results/
   iasem simulate relational_trust --n 400 --seed 1 --out responses.csv
   iasem responses import export.csv --instrument relational --out clean/
+  iasem report results/ --format html,docx
   iasem power relational_trust --population data/relational_trust_population.yaml --n 100,200,300 --out power/
 """
 
@@ -250,6 +251,17 @@ def _responses_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import load_results, report
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    results = load_results(args.results)
+    out = Path(args.out) if args.out else Path(args.results)
+    written = report(results, out, formats, template_dir=args.template_dir, force=args.force)
+    print(f"Wrote {', '.join(str(p) for p in written.values())}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iasem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -367,6 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=_responses_import)
+
+    p = commands.add_parser(
+        "report",
+        help="render a results folder as a report (HTML, Markdown, LaTeX, DOCX)",
+        description="Render the tables and figures of a results folder (written by `iasem run`) as APA-style "
+        "reports from the jinja2 templates in reports/ (or your own, --template-dir).",
+    )
+    p.add_argument("results", metavar="RESULTS_DIR", help="a results folder (with manifest.json)")
+    p.add_argument("--format", default="html,md,tex,docx", help="formats, comma-separated (default all four)")
+    p.add_argument("--out", "-o", metavar="DIR", help="output folder (default RESULTS_DIR)")
+    p.add_argument("--template-dir", metavar="DIR", help="your own templates; the shipped ones fill in the rest")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=_report)
 
     p = commands.add_parser(
         "power",

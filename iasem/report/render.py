@@ -1,0 +1,176 @@
+"""Rendering a report: the jinja2 templates of ``reports/`` (Markdown, HTML, LaTeX) and a python-docx builder
+(DOCX), all from the same :class:`~.results.Results`.
+
+Templates get one context (documented in docs/reports.md): ``title``, ``lang``, ``words`` (the report's
+fixed words in ``lang``), ``generated``, ``meta``, ``sections`` (each with ``title`` and ``tables``: the
+:meth:`ReportTable.to_dict` of each, numbered) and ``figures``. Every value that comes from data (item texts,
+labels, variable names) is escaped for the format: HTML by jinja2's autoescape, LaTeX and Markdown by the
+``finalize`` hook of their environments, so a template cannot forget it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from ..errors import IasemError
+from ..resources import resource_path
+from .labels import TEXT
+
+FORMATS = {"md": "report.md.j2", "html": "report.html.j2", "tex": "report.tex.j2", "docx": None}
+
+# LaTeX's special characters, and the Unicode the tables use that pdfLaTeX has no glyph for.
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+        "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
+        "α": r"$\alpha$", "β": r"$\beta$", "ω": r"$\omega$", "χ": r"$\chi$", "Δ": r"$\Delta$", "≥": r"$\geq$",
+        "≤": r"$\leq$", "−": r"$-$", "←": r"$\leftarrow$", "²": r"\textsuperscript{2}", "ᵢ": r"\textsubscript{i}",
+        "ₜ": r"\textsubscript{t}", "—": r"---", "–": r"--", "\u00a0": "~"}  # fmt: skip
+_TEX_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(_TEX, key=len, reverse=True)))
+
+
+def escape_tex(value: object) -> str:
+    r"""Text made safe for LaTeX.
+
+    >>> escape_tex("50% of R&D_1 ≥ α")
+    '50\\% of R\\&D\\_1 $\\geq$ $\\alpha$'
+    """
+    return _TEX_PATTERN.sub(lambda m: _TEX[m.group(0)], str(value))
+
+
+def escape_md(value: object) -> str:
+    """Text made safe for a Markdown table cell or line: pipes and backslashes escaped, line breaks as
+    spaces, and what could start HTML (a tag, an entity) neutralised; "< .001" stays as it is.
+
+    >>> escape_md("a|b <script> &amp; p < .001")
+    'a\\\\|b &lt;script> &amp;amp; p < .001'
+    """
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    text = re.sub(r"&(?=#?\w+;)", "&amp;", text)
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
+
+
+def _finalizer(escape):
+    def finalize(value: object) -> object:
+        if value is None:
+            return ""
+        if isinstance(value, Markup):  # already formatted by a template on purpose
+            return value
+        return escape(value)
+
+    return finalize
+
+
+def environment(fmt: str, template_dir: str | Path | None = None) -> jinja2.Environment:
+    """The jinja2 environment of a format: the user's ``template_dir`` first, then ``reports/``."""
+    folders = [str(resource_path("reports"))]
+    if template_dir is not None:
+        if not Path(template_dir).is_dir():
+            raise IasemError(f"{template_dir}: no such template folder")
+        folders.insert(0, str(template_dir))
+    loader = jinja2.FileSystemLoader(folders)
+    if fmt == "html":
+        env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+    elif fmt == "tex":
+        # LaTeX's braces clash with jinja2's defaults less with these delimiters.
+        env = jinja2.Environment(loader=loader, autoescape=False, undefined=jinja2.StrictUndefined,
+                                 finalize=_finalizer(escape_tex), block_start_string="((*", block_end_string="*))",
+                                 variable_start_string="(((", variable_end_string=")))", comment_start_string="((#",
+                                 comment_end_string="#))", trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    else:
+        env = jinja2.Environment(loader=loader, autoescape=False, undefined=jinja2.StrictUndefined,
+                                 finalize=_finalizer(escape_md), trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    env.filters["raw"] = Markup  # a template's own markup that must not be escaped
+    return env
+
+
+def words(lang: str) -> dict[str, str]:
+    return {key: values[lang] for key, values in TEXT.items()}
+
+
+def render_text(fmt: str, context: dict, template_dir: str | Path | None = None) -> str:
+    """The report in ``fmt`` (md, html, tex) as text."""
+    try:
+        template = environment(fmt, template_dir).get_template(FORMATS[fmt])
+        return template.render(**context)
+    except jinja2.TemplateError as exc:
+        where = f" ({exc.filename}:{exc.lineno})" if getattr(exc, "lineno", None) else ""
+        raise IasemError(f"the {fmt} report template failed{where}: {exc}") from None
+
+
+def render_docx(context: dict) -> bytes:
+    """The report as a DOCX document (APA tables: a bold number, an italic title, horizontal rules only)."""
+    import io
+
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    document = Document()
+    style = document.styles["Normal"]
+    style.font.name = "Times New Roman"
+    style.font.size = Pt(11)
+    w = context["words"]
+    document.add_heading(context["title"], level=0)
+    for section in context["sections"]:
+        document.add_heading(section["title"], level=1)
+        for table in section["tables"]:
+            number = document.add_paragraph()
+            number.add_run(f"{w['table']} {table['number']}").bold = True
+            title = document.add_paragraph()
+            title.add_run(table["title"]).italic = True
+            grid = document.add_table(rows=1, cols=len(table["columns"]))
+            for k, header in enumerate(table["columns"]):
+                grid.rows[0].cells[k].text = header
+            for i, row in enumerate(table["rows"]):
+                heading = table["groups"].get(str(i))
+                if heading:
+                    cells = grid.add_row().cells
+                    merged = cells[0].merge(cells[-1])
+                    merged.text = heading
+                    merged.paragraphs[0].runs[0].italic = True
+                cells = grid.add_row().cells
+                for k, value in enumerate(row):
+                    cells[k].text = value
+                    if table["align"][k] == "r":
+                        cells[k].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            _apa_borders(grid, OxmlElement, qn)
+            if table["note"]:
+                note = document.add_paragraph()
+                note.add_run(w["note"]).italic = True
+                note.add_run(" " + table["note"])
+        for figure in section.get("figures", []):
+            if figure.get("png"):
+                number = document.add_paragraph()
+                number.add_run(f"{w['figure']} {figure['number']}").bold = True
+                document.add_paragraph().add_run(figure["title"]).italic = True
+                from docx.shared import Inches
+
+                document.add_picture(io.BytesIO(figure["png"]), width=Inches(6))
+    document.add_paragraph(context["generated"])
+    out = io.BytesIO()
+    document.core_properties.title = context["title"]
+    document.save(out)
+    return out.getvalue()
+
+
+def _apa_borders(table, OxmlElement, qn) -> None:
+    """APA tables have horizontal rules above and below the header and at the bottom, no vertical ones."""
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "bottom", "insideH"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), "single" if edge != "insideH" else "nil")
+        element.set(qn("w:sz"), "8")
+        borders.append(element)
+    table._tbl.tblPr.append(borders)
+    for cell in table.rows[0].cells:
+        tc_borders = OxmlElement("w:tcBorders")
+        bottom = OxmlElement("w:bottom")
+        bottom.set(qn("w:val"), "single")
+        bottom.set(qn("w:sz"), "8")
+        tc_borders.append(bottom)
+        cell._tc.get_or_add_tcPr().append(tc_borders)

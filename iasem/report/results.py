@@ -1,0 +1,290 @@
+"""``iasem.report``: results in, a publication-ready report out (Markdown, HTML, LaTeX, DOCX).
+
+:func:`collect` turns iasem's result objects into :class:`Results` (sections of :class:`ReportTable` and
+figures); :meth:`Results.save` writes them as a results folder (``manifest.json``, ``tables/*.csv``,
+``figures/*``) that ``iasem report RESULTS_DIR`` reads back; :func:`report` renders them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import IasemError
+from ..files import check_writable, write_bytes, write_text
+from .labels import text
+from .render import FORMATS, render_docx, render_text, words
+from .tables import ReportTable, check_lang
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Figure:
+    """A figure of a report: its id, title, SVG text and PNG bytes (either may be missing)."""
+
+    id: str
+    title: str
+    svg: str | None = None
+    png: bytes | None = None
+
+
+@dataclass
+class Section:
+    """A part of a report (sample, measurement, structural model, power) with its tables and figures."""
+
+    id: str
+    title: str
+    tables: list[ReportTable] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    """Everything a report shows, in one language."""
+
+    title: str
+    lang: str
+    sections: list[Section]
+    meta: dict = field(default_factory=dict)
+
+    def context(self) -> dict:
+        """The templates' context (documented in docs/reports.md): tables and figures numbered in order."""
+        from .. import __version__
+
+        table_number = figure_number = 0
+        sections = []
+        for section in self.sections:
+            tables = []
+            for table in section.tables:
+                table_number += 1
+                tables.append({**table.to_dict(), "number": table_number})
+            figures = []
+            for figure in section.figures:
+                figure_number += 1
+                figures.append(
+                    {
+                        "id": figure.id,
+                        "title": figure.title,
+                        "number": figure_number,
+                        "svg": figure.svg,
+                        "png": figure.png,
+                        "file": f"figures/{figure.id}",
+                    }
+                )
+            sections.append({"id": section.id, "title": section.title, "tables": tables, "figures": figures})
+        date = self.meta.get("date") or dt.date.today().isoformat()
+        return {
+            "title": self.title,
+            "lang": self.lang,
+            "words": words(self.lang),
+            "meta": self.meta,
+            "sections": sections,
+            "generated": text("generated", self.lang).format(version=__version__, date=date),
+        }
+
+    def save(self, folder: str | Path, *, force: bool = False) -> list[Path]:
+        """Write the results folder: ``manifest.json`` (titles, tables, figure list), ``tables/<id>.csv``
+        (the unformatted numbers) and ``figures/<id>.svg|.png``. Atomic per file; no overwrite without
+        ``force``."""
+        folder = Path(folder)
+        files: dict[str, bytes | str] = {}
+        manifest = {"title": self.title, "lang": self.lang, "meta": self.meta, "sections": []}
+        for section in self.sections:
+            entry = {"id": section.id, "title": section.title, "tables": [], "figures": []}
+            for table in section.tables:
+                entry["tables"].append(table.to_dict())
+                if table.data is not None:
+                    files[f"tables/{table.id}.csv"] = table.data.to_csv(index=False, lineterminator="\n")
+            for figure in section.figures:
+                entry["figures"].append({"id": figure.id, "title": figure.title})
+                if figure.svg is not None:
+                    files[f"figures/{figure.id}.svg"] = figure.svg
+                if figure.png is not None:
+                    files[f"figures/{figure.id}.png"] = figure.png
+            manifest["sections"].append(entry)
+        files[MANIFEST] = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
+        for name in files:
+            check_writable(folder / name, force)
+        written = []
+        for name, content in files.items():
+            path = folder / name
+            write = write_bytes if isinstance(content, bytes) else write_text
+            written.append(write(path, content, force=force))
+        return written
+
+    def _repr_html_(self) -> str:
+        return render_text("html", {**self.context(), "embedded": True})
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read a results folder written by :meth:`Results.save` (or ``iasem run``)."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise IasemError(f"{folder}: not a results folder (no {MANIFEST}); `iasem run` writes one")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        sections = []
+        for entry in manifest["sections"]:
+            tables = []
+            for values in entry["tables"]:
+                csv = folder / "tables" / f"{values['id']}.csv"
+                tables.append(ReportTable.from_dict(values, pd.read_csv(csv) if csv.is_file() else None))
+            figures = []
+            for values in entry.get("figures", []):
+                svg, png = folder / "figures" / f"{values['id']}.svg", folder / "figures" / f"{values['id']}.png"
+                figures.append(
+                    Figure(
+                        values["id"],
+                        values["title"],
+                        svg.read_text(encoding="utf-8") if svg.is_file() else None,
+                        png.read_bytes() if png.is_file() else None,
+                    )
+                )
+            sections.append(Section(entry["id"], entry["title"], tables, figures))
+        return Results(manifest["title"], check_lang(manifest["lang"]), sections, manifest.get("meta", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IasemError(f"{path}: not a valid results manifest ({exc})") from None
+
+
+def collect(results: object, lang: str = "en", *, title: str | None = None) -> Results:
+    """:class:`Results` from iasem's result objects.
+
+    ``results`` is a :class:`Results`, a results folder, one result object or a list or dict of them:
+    :class:`~iasem.responses.read.ResponseSet` (sample table), :class:`~iasem.validation.report.
+    MeasurementReport` (items, reliability, HTMT, Fornell-Larcker, EFA, CFA, fit, invariance),
+    :class:`~iasem.results.SEMResult` (fit, paths, indirect effects; a dict key names the model), or a
+    :func:`iasem.power` table.
+    """
+    from ..responses.read import ResponseSet
+    from ..results import SEMResult
+    from ..validation.report import MeasurementReport
+    from . import tables as t
+
+    check_lang(lang)
+    if isinstance(results, Results):
+        return results
+    if isinstance(results, (str, Path)):
+        return load_results(results)
+    named: list[tuple[str | None, object]] = []
+    items = [results] if isinstance(results, Mapping | pd.DataFrame) or not isinstance(results, Iterable) else results
+    for item in items:  # a dict names its models: {"relational_trust": result}
+        named += list(item.items()) if isinstance(item, Mapping) else [(None, item)]
+    sections: list[Section] = []
+    for name, result in named:
+        if isinstance(result, ResponseSet):
+            sections.append(Section("sample", text("sample_title", lang), [t.sample_table(result, lang)]))
+        elif isinstance(result, MeasurementReport):
+            tables = [
+                t.item_table(result, lang),
+                t.reliability_table(result, lang),
+                t.matrix_table(result.htmt, "htmt", lang),
+                t.matrix_table(result.fornell_larcker, "fornell_larcker", lang),
+            ]
+            if result.efa is not None:
+                tables.append(t.efa_table(result.efa, lang))
+            tables += [t.cfa_table(result.cfa, lang), t.fit_table(result.cfa, lang, result.cutoffs, table_id="cfa_fit")]
+            if result.invariance is not None:
+                tables.append(t.invariance_table(result.invariance, lang))
+            sections.append(Section("measurement", _measurement_title(lang), tables))
+        elif isinstance(result, SEMResult):
+            model = name or "model"
+            suffix = f": {model}" if name else ""
+            tables = [t.fit_table(result, lang, table_id=f"{model}_fit", title=text("fit_title", lang) + suffix)]
+            if (result.params["op"] == "~").any():
+                tables.append(
+                    t.paths_table(result, lang, table_id=f"{model}_paths", title=text("paths_title", lang) + suffix)
+                )
+            if (result.params["op"] == ":=").any():
+                tables.append(
+                    t.indirect_table(
+                        result, lang, table_id=f"{model}_indirect", title=text("indirect_title", lang) + suffix
+                    )
+                )
+            sections.append(Section(f"model_{model}", _model_title(lang) + suffix, tables))
+        elif isinstance(result, pd.DataFrame) and {"n", "power", "lhs", "op", "rhs"} <= set(result.columns):
+            sections.append(Section("power", text("power_title", lang), [t.power_table(result, lang)]))
+        else:
+            raise IasemError(
+                f"cannot report a {type(result).__name__}: give SEMResult, MeasurementReport, "
+                "ResponseSet or power tables"
+            )
+    return Results(title or text("report_title", lang), lang, sections)
+
+
+def _measurement_title(lang: str) -> str:
+    return {"en": "Measurement", "nl": "Meting"}[lang]
+
+
+def _model_title(lang: str) -> str:
+    return {"en": "Structural model", "nl": "Structureel model"}[lang]
+
+
+def report(
+    results: object,
+    out: str | Path,
+    formats: Sequence[str] = ("html", "md", "tex", "docx"),
+    *,
+    template_dir: str | Path | None = None,
+    lang: str = "en",
+    title: str | None = None,
+    force: bool = False,
+) -> dict[str, Path]:
+    """Render results as a report in every format of ``formats``.
+
+    Parameters
+    ----------
+    results : object
+        What :func:`collect` takes: result objects, a list or dict of them, :class:`Results`, or a results
+        folder.
+    out : str or Path
+        The output folder: ``report.<format>`` and, for Markdown and LaTeX, the figures beside them.
+    formats : sequence of str
+        Any of "html" (standalone, styled, readable on a phone), "md", "tex" (booktabs), "docx".
+    template_dir : str or Path, optional
+        A folder with your own ``report.html.j2`` / ``report.md.j2`` / ``report.tex.j2`` (or the partials
+        they include); the shipped ``reports/`` templates fill in the rest. Context: docs/reports.md.
+    lang : {"en", "nl"}
+        The report's language (object results; a results folder keeps its own).
+    force : bool
+        Overwrite existing files.
+
+    Returns
+    -------
+    dict
+        Format -> the path written.
+    """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise IasemError(f"unknown report format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
+    bundle = collect(results, lang, title=title)
+    out = Path(out)
+    for fmt in formats:
+        check_writable(out / f"report.{fmt}", force)
+    context = bundle.context()
+    rendered: dict[str, bytes | str] = {}
+    for fmt in formats:
+        rendered[fmt] = render_docx(context) if fmt == "docx" else render_text(fmt, context, template_dir)
+    # Markdown and LaTeX link their figures; HTML and DOCX carry them inside.
+    figures = {
+        f"figures/{f['id']}.{kind}": f[kind]
+        for s in context["sections"]
+        for f in s["figures"]
+        for kind in ("svg", "png")
+        if f[kind] is not None and {"md", "tex"} & set(formats)
+    }
+    for name in figures:
+        check_writable(out / name, force)
+    for name, content in figures.items():
+        (write_bytes if isinstance(content, bytes) else write_text)(out / name, content, force=force)
+    written = {}
+    for fmt, content in rendered.items():
+        path = out / f"report.{fmt}"
+        written[fmt] = (write_bytes if isinstance(content, bytes) else write_text)(path, content, force=force)
+    return written
