@@ -29,6 +29,9 @@ SHIPPED = {
     "intersectoral_performance_responses.csv": "simulate intersectoral_performance --population "
     "data/intersectoral_performance_population.yaml --n 600 --seed 20262 "
     "--out data/intersectoral_performance_responses.csv",
+    "relational_social_capital_responses.csv": "simulate relational_social_capital --population "
+    "data/relational_social_capital_population.yaml --thresholds skewed --n 400 --seed 20263 "
+    "--out data/relational_social_capital_responses.csv",
 }
 
 
