@@ -64,6 +64,12 @@ TEXT: dict[str, dict[str, str]] = {
     "indirect_title": {"en": "Indirect and Total Effects", "nl": "Indirecte en totale effecten"},
     "invariance_title": {"en": "Measurement Invariance Across Groups", "nl": "Meetinvariantie tussen groepen"},
     "power_title": {"en": "Monte Carlo Power by Sample Size", "nl": "Monte Carlo-power per steekproefomvang"},
+    "distributions_title": {"en": "Distribution of the Answers per Item", "nl": "Verdeling van de antwoorden per item"},
+    "loadings_title": {"en": "Standardised CFA Loadings", "nl": "Gestandaardiseerde CFA-ladingen"},
+    "diagram_title": {
+        "en": "Path Diagram with Standardised Estimates",
+        "nl": "Paddiagram met gestandaardiseerde schattingen",
+    },
     # notes
     "sample_note": {
         "en": "N = {n}. Percentages of all respondents.",

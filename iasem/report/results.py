@@ -153,14 +153,39 @@ def load_results(folder: str | Path) -> Results:
         raise IasemError(f"{path}: not a valid results manifest ({exc})") from None
 
 
-def collect(results: object, lang: str = "en", *, title: str | None = None) -> Results:
+#: Resolution of the PNG copies of the figures (LaTeX and DOCX embed them; HTML and Markdown use the SVG).
+FIGURE_DPI = 150
+
+
+def _matplotlib_figure(figure_id: str, title: str, fig) -> Figure:
+    import matplotlib.pyplot as plt
+
+    from ..figures import figure_bytes
+
+    try:
+        return Figure(
+            figure_id, title, figure_bytes(fig, "svg").decode("utf-8"), figure_bytes(fig, "png", dpi=FIGURE_DPI)
+        )
+    finally:
+        plt.close(fig)
+
+
+def _diagram(figure_id: str, title: str, result, lang: str) -> Figure:
+    from ..figures import path_diagram
+
+    diagram = path_diagram(result, lang=lang)
+    return Figure(figure_id, title, str(diagram), diagram.render("png", dpi=FIGURE_DPI))
+
+
+def collect(results: object, lang: str = "en", *, title: str | None = None, figures: bool = True) -> Results:
     """:class:`Results` from iasem's result objects.
 
     ``results`` is a :class:`Results`, a results folder, one result object or a list or dict of them:
     :class:`~iasem.responses.read.ResponseSet` (sample table), :class:`~iasem.validation.report.
     MeasurementReport` (items, reliability, HTMT, Fornell-Larcker, EFA, CFA, fit, invariance),
     :class:`~iasem.results.SEMResult` (fit, paths, indirect effects; a dict key names the model), or a
-    :func:`iasem.power` table.
+    :func:`iasem.power` table. With ``figures``, each gets its figure: item distributions, the CFA loading
+    heatmap, the path diagram of each structural model, the power curves (:mod:`iasem.figures`).
     """
     from ..responses.read import ResponseSet
     from ..results import SEMResult
@@ -179,7 +204,13 @@ def collect(results: object, lang: str = "en", *, title: str | None = None) -> R
     sections: list[Section] = []
     for name, result in named:
         if isinstance(result, ResponseSet):
-            sections.append(Section("sample", text("sample_title", lang), [t.sample_table(result, lang)]))
+            section = Section("sample", text("sample_title", lang), [t.sample_table(result, lang)])
+            if figures:
+                from ..figures import item_distributions
+
+                section.figures.append(_matplotlib_figure("item_distributions", text("distributions_title", lang),
+                                                          item_distributions(result, lang=lang)))  # fmt: skip
+            sections.append(section)
         elif isinstance(result, MeasurementReport):
             tables = [
                 t.item_table(result, lang),
@@ -192,7 +223,13 @@ def collect(results: object, lang: str = "en", *, title: str | None = None) -> R
             tables += [t.cfa_table(result.cfa, lang), t.fit_table(result.cfa, lang, result.cutoffs, table_id="cfa_fit")]
             if result.invariance is not None:
                 tables.append(t.invariance_table(result.invariance, lang))
-            sections.append(Section("measurement", _measurement_title(lang), tables))
+            section = Section("measurement", _measurement_title(lang), tables)
+            if figures:
+                from ..figures import cfa_loadings, loading_heatmap
+
+                heatmap = loading_heatmap(cfa_loadings(result.cfa), title="")
+                section.figures.append(_matplotlib_figure("loadings", text("loadings_title", lang), heatmap))
+            sections.append(section)
         elif isinstance(result, SEMResult):
             model = name or "model"
             suffix = f": {model}" if name else ""
@@ -207,15 +244,29 @@ def collect(results: object, lang: str = "en", *, title: str | None = None) -> R
                         result, lang, table_id=f"{model}_indirect", title=text("indirect_title", lang) + suffix
                     )
                 )
-            sections.append(Section(f"model_{model}", _model_title(lang) + suffix, tables))
+            section = Section(f"model_{model}", _model_title(lang) + suffix, tables)
+            if figures and (result.params["op"] == "~").any():
+                section.figures.append(_diagram(f"{model}_paths", text("diagram_title", lang) + suffix, result, lang))
+            sections.append(section)
         elif isinstance(result, pd.DataFrame) and {"n", "power", "lhs", "op", "rhs"} <= set(result.columns):
-            sections.append(Section("power", text("power_title", lang), [t.power_table(result, lang)]))
+            section = Section("power", text("power_title", lang), [t.power_table(result, lang)])
+            if figures:
+                from ..figures import power_curves
+
+                section.figures.append(_matplotlib_figure("power_curves", text("power_title", lang),
+                                                          power_curves(result)))  # fmt: skip
+            sections.append(section)
         else:
             raise IasemError(
                 f"cannot report a {type(result).__name__}: give SEMResult, MeasurementReport, "
                 "ResponseSet or power tables"
             )
     return Results(title or text("report_title", lang), lang, sections)
+
+
+def _same(path: Path, content: bytes | str) -> bool:
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return path.is_file() and path.read_bytes() == data
 
 
 def _measurement_title(lang: str) -> str:
@@ -279,6 +330,8 @@ def report(
         for kind in ("svg", "png")
         if f[kind] is not None and {"md", "tex"} & set(formats)
     }
+    # A figure already there with the same bytes (a results folder rendered in place) is left as it is.
+    figures = {name: content for name, content in figures.items() if not _same(out / name, content)}
     for name in figures:
         check_writable(out / name, force)
     for name, content in figures.items():
