@@ -6,11 +6,13 @@ start values -> matrices -> estimation -> standard errors -> test -> fit measure
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from scipy import stats as st
 
 from . import fit_measures as fm
@@ -23,18 +25,18 @@ from .engine.estimate import (
     free_positions,
     group_parameters,
     minimise,
-    parameters,
     start_values,
     unsupported_constraints,
+    well_conditioned,
 )
 from .engine.fitted import FittedModel
-from .engine.lisrel import MODEL_OPERATORS, represent
-from .engine.sample_stats import SampleStats, model_columns, sample_stats
-from .engine.standardized import standardize
+from .engine.lisrel import MODEL_OPERATORS, Representation, represent
+from .engine.sample_stats import SampleStats, complete_values, moments
+from .engine.standardized import standardize_rows
 from .errors import IasemError
 from .resources import resource_path
 from .results import PARAM_COLUMNS, SEMResult
-from .syntax import parse_model, partable, variable_roles
+from .syntax import Formula, parse_model, partable, variable_roles
 
 ESTIMATORS = ("ML", "MLR", "GLS", "ULS", "WLSMV")
 MISSING = ("listwise", "fiml")
@@ -153,7 +155,7 @@ def fit(
     if not isinstance(data, pd.DataFrame):
         raise IasemError("data must be a pandas DataFrame")
     text = model_text(model)
-    formulas = parse_model(text)
+    formulas = _parse(text)
     if options.group is not None and options.ordered:
         return _fit_ordered_groups(text, formulas, data, options)
     if options.group is not None:
@@ -224,6 +226,42 @@ def _ordered_names(options: FitOptions, observed: list[str]) -> list[str]:
     return list(options.ordered)
 
 
+@functools.lru_cache(maxsize=64)
+def _parse(text: str) -> tuple[Formula, ...]:
+    """The formulas of a model text, parsed once per text (they are only read)."""
+    return tuple(parse_model(text))
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """What one group's fit needs of the model text alone, built once per text and options (:func:`_structure`).
+    Shared by every fit of the same text: it must not be changed (the results get a copy of the table)."""
+
+    table: pd.DataFrame
+    rep: Representation
+    position: dict[int, int]
+    n_free: int
+    constrained: bool  # general constraints: the user's ==, <, > beyond merged labels
+
+
+@functools.lru_cache(maxsize=64)
+def _structure(text: str, std_lv: bool, *, meanstructure: bool,
+               ordered: tuple[tuple[str, int], ...] = ()) -> _Structure:  # fmt: skip
+    """The parameter table, its matrices and its free parameters for one group: continuous data (fixed.x), or
+    ``ordered`` variables with their numbers of thresholds (no fixed.x, a meanstructure)."""
+    formulas = _parse(text)
+    roles = variable_roles(list(formulas), fixed_x=not ordered)
+    if ordered:
+        table = partable(list(formulas), std_lv=std_lv, ordered=dict(ordered), fixed_x=False)
+    else:
+        table = partable(list(formulas), std_lv=std_lv, meanstructure=meanstructure)
+    rep = represent(table, roles.ov, meanstructure=meanstructure)
+    position, n_free = free_positions(table)
+    # Only the user's ==, <, > can be general constraints (a shared label is merged into one parameter).
+    constrained = any(f.op in ("==", "<", ">") for f in formulas) and has_general_constraints(table)
+    return _Structure(table, rep, position, n_free, constrained)
+
+
 def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) -> SEMResult:
     """The one-group path: ML (listwise or FIML), MLR, GLS, ULS or WLSMV."""
     estimator, missing = options.estimator, options.missing
@@ -233,20 +271,19 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
     ordered = _ordered_names(options, roles.ov)
     if ordered:
         return _fit_ordered(text, formulas, data, options, ordered)
-    table = partable(formulas, std_lv=options.std_lv, meanstructure=use_fiml)
-    constrained = has_general_constraints(table)
+    structure = _structure(text, options.std_lv, meanstructure=use_fiml)
+    table, rep, constrained = structure.table, structure.rep, structure.constrained
     if constrained and (estimator != "ML" or use_fiml or options.se in ("robust", "bootstrap")):
         _refuse_constraints(table)
     if (estimator in (*SINGLE_GROUP_COMPLETE, "MLR") or options.se == "robust") and roles.ov_x:
         raise IasemError(f"estimator={estimator!r} with exogenous observed covariates ({', '.join(roles.ov_x)}) "
                          "is not available yet")  # fmt: skip
     incomplete = fiml.missing_data(data, roles.ov, roles.ov_x) if use_fiml else None
-    complete = None if use_fiml else model_columns(data, roles.ov).dropna()
-    stats = incomplete.stats if incomplete else sample_stats(data, roles.ov)
+    complete = None if use_fiml else complete_values(data, roles.ov)  # the listwise-complete rows
+    stats = incomplete.stats if incomplete else moments(complete, roles.ov)
     if least_squares:
         stats = ls.unbiased(stats)
-    rep = represent(table, roles.ov, meanstructure=use_fiml)
-    params = parameters(rep, table, stats)
+    params = group_parameters(rep, stats, structure.position, structure.n_free)
     x0 = start_values(params, stats)
     n_eq = 0
     if constrained:
@@ -266,19 +303,17 @@ def _fit_single(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
         if robust_se:
             vcov = scaled.vcov
     elif estimator == "MLR":
-        values = complete.to_numpy(dtype=float)
         df = stats.p * (stats.p + 1) / 2 - params.n_free
-        scaled = robust.mlr(params, stats, state, values - stats.mean, df, observed=robust_se)
+        scaled = robust.mlr(params, stats, state, complete - stats.mean, df, observed=robust_se)
         if robust_se:
             vcov = scaled.vcov
     elif robust_se and vcov is not None:  # lavaan: ML + se="robust" on complete data is "robust.sem"
-        values = complete.to_numpy(dtype=float)
-        vcov = robust.robust_sem([params], [stats], [state], [values], state.information, meanstructure=False)
+        vcov = robust.robust_sem([params], [stats], [state], [complete], state.information, meanstructure=False)
     if options.se == "none":
         vcov = None
     estimates = _parameter_table(table, rep, params, state, vcov, stats, options.level)
     if options.se == "bootstrap":
-        refit = _refitter(table, rep, params, complete, estimator, state.x)
+        refit = _refitter(table, rep, params, pd.DataFrame(complete, columns=roles.ov), estimator, state.x)
         estimates, vcov, boot_warnings, draws = _bootstrap(estimates, params, refit, len(complete), options)
         warnings += boot_warnings
     warnings += _heywood(estimates)
@@ -325,14 +360,14 @@ def _fit_ordered(text: str, formulas, data: pd.DataFrame, options: FitOptions, o
         raise IasemError(f"WLSMV with continuous variables next to ordered ones ({', '.join(continuous)}) is not "
                          "available yet: list every observed variable in ordered=")  # fmt: skip
     stats = ordinal.wls_stats(data, roles.ov)
-    n_thresholds = {v: int((stats.threshold_var == k).sum()) for k, v in enumerate(stats.names)}
-    table = partable(formulas, std_lv=options.std_lv, ordered=n_thresholds, fixed_x=False)
+    n_thresholds = tuple((v, int((stats.threshold_var == k).sum())) for k, v in enumerate(stats.names))
+    structure = _structure(text, options.std_lv, meanstructure=True, ordered=n_thresholds)
+    table, rep = structure.table, structure.rep
     _refuse_constraints(table)
     # One group in the delta parameterization: scales fixed at 1, intercepts and latent means at 0.
     if (table.loc[table["op"].isin(["~*~", "~1"]), "free"] > 0).any():
         raise IasemError("free scale factors (~*~) or intercepts/means with ordered variables are not available yet")
-    rep = represent(table, roles.ov, meanstructure=True)
-    params = parameters(rep, table, stats)  # type: ignore[arg-type]
+    params = group_parameters(rep, stats, structure.position, structure.n_free)  # type: ignore[arg-type]
     x0 = start_values(params, stats)  # type: ignore[arg-type]
     is_tau = (rep.rows["matrix"] == "tau").to_numpy() & (params.index >= 0)
     x0[params.index[is_tau]] = stats.thresholds[rep.rows["i"].to_numpy()[is_tau]]
@@ -420,7 +455,9 @@ def _result(text, estimator, stats, table, reps, params, state, states, all_stat
     implied = pd.DataFrame(state.sigma, index=stats.names, columns=stats.names)
     sample = pd.DataFrame(stats.cov, index=stats.names, columns=stats.names)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
-    engine = FittedModel(table, reps, params, states, all_stats, vcov, estimator, options.missing, options)
+    # A shallow copy: pandas copies on write, so a change to the result's table never reaches the cached one.
+    engine = FittedModel(table.copy(deep=False), reps, params, states, all_stats, vcov, estimator, options.missing,
+                         options)  # fmt: skip
     return SEMResult(text, estimator, stats.n, estimates, measures, implied, sample, optimum.converged,
                      optimum.iterations, warnings, vcov_frame, engine)  # fmt: skip
 
@@ -550,7 +587,7 @@ def _vcov(state: MLState, n: int) -> tuple[np.ndarray | None, list[str]]:
         vcov = np.linalg.inv(information)
     except np.linalg.LinAlgError:
         return None, ["the information matrix is singular: the model may not be identified; no standard errors"]
-    if np.linalg.cond(information) > 1e12 or np.any(np.diag(vcov) < 0):
+    if not well_conditioned(information) or np.any(np.diag(vcov) < 0):
         return vcov, ["the information matrix is near-singular: the model may not be identified"]
     return vcov, []
 
@@ -560,39 +597,54 @@ def _parameter_table(table, rep, params: Parameters, state: MLState, vcov, stats
     # Read from the matrices, not x: some fixed rows take computed values (ordered residual variances).
     values = _matrix_values(rep, state.mats)
     se_free = np.sqrt(np.clip(np.diag(vcov), 0, None)) if vcov is not None else np.full(params.n_free, np.nan)
-    se = np.where(params.index >= 0, se_free[np.maximum(params.index, 0)], 0.0)
-    model_rows = table["op"].isin(MODEL_OPERATORS) & (table["group"] == group)
-    rows = rep.rows.iloc[: int(model_rows.sum())]
-    out = rows[["lhs", "op", "rhs", "label"]].copy()
-    out["group"] = group
-    out["est"] = values[: len(out)]
-    out["se"] = se[: len(out)]
-    out["std.lv"] = standardize(rep, state.mats, state.sigma, out["est"], out, observed_too=False)
-    out["std.all"] = standardize(rep, state.mats, state.sigma, out["est"], out, observed_too=True)
-    defined = table[table["op"] == ":="]
-    if not defined.empty:
-        out = pd.concat([out, _defined_rows(defined, out, params, state, vcov, rep)], ignore_index=True)
-    z_crit = st.norm.ppf(0.5 + level / 2)
-    free = out["se"] > 0
-    out["z"] = np.where(free, out["est"] / out["se"].where(free), np.nan)
-    out["pvalue"] = np.where(free, 2 * st.norm.sf(np.abs(out["z"])), np.nan)
-    out["ci.lower"] = out["est"] - z_crit * out["se"]
-    out["ci.upper"] = out["est"] + z_crit * out["se"]
-    return out[PARAM_COLUMNS].reset_index(drop=True)
+    se_rows = np.where(params.index >= 0, se_free[np.maximum(params.index, 0)], 0.0)
+    # The table is assembled column by column (lists and arrays) and becomes a DataFrame once, at the end.
+    table_op, table_group = table["op"].tolist(), table["group"].tolist()
+    n_model = sum(o in MODEL_OPERATORS and g == group for o, g in zip(table_op, table_group, strict=True))
+    lhs, op, rhs, label = (rep.rows[c].tolist()[:n_model] for c in ("lhs", "op", "rhs", "label"))
+    est, se = values[:n_model], se_rows[:n_model]
+    est_list = est.tolist()
+    std_lv = standardize_rows(rep, state.mats, state.sigma, est_list, lhs, op, rhs, observed_too=False)
+    std_all = standardize_rows(rep, state.mats, state.sigma, est_list, lhs, op, rhs, observed_too=True)
+    groups = [group] * n_model
+    defined = [k for k, o in enumerate(table_op) if o == ":="]
+    if defined:
+        table_lhs, table_rhs = table["lhs"].tolist(), table["rhs"].tolist()
+        expressions = [(table_lhs[k], table_rhs[k]) for k in defined]
+        d = _defined_rows(expressions, label, est_list, std_lv.tolist(), std_all.tolist(), params, state, vcov)
+        lhs, op, rhs, label = lhs + d["lhs"], op + d["op"], rhs + d["rhs"], label + d["label"]
+        groups += [0] * len(d["lhs"])
+        est, se = np.concatenate([est, d["est"]]), np.concatenate([se, d["se"]])
+        std_lv, std_all = np.concatenate([std_lv, d["std.lv"]]), np.concatenate([std_all, d["std.all"]])
+    z_crit = special.ndtri(0.5 + level / 2)  # scipy.stats.norm.ppf, by its special function
+    free = se > 0
+    z = np.where(free, est / np.where(free, se, np.nan), np.nan)
+    with np.errstate(invalid="ignore"):
+        pvalue = np.where(free, 2 * special.ndtr(-np.abs(z)), np.nan)  # 2 * scipy.stats.norm.sf(|z|)
+    columns = {"lhs": lhs, "op": op, "rhs": rhs, "label": label, "group": np.array(groups, dtype=np.int64),
+               "est": est, "se": se, "z": z, "pvalue": pvalue, "ci.lower": est - z_crit * se,
+               "ci.upper": est + z_crit * se, "std.lv": std_lv, "std.all": std_all}  # fmt: skip
+    return pd.DataFrame({c: columns[c] for c in PARAM_COLUMNS})
 
 
 def _matrix_values(rep, mats) -> np.ndarray:
     """The value of every model row as it stands in the matrices."""
     matrices = {"lambda": mats.lam, "theta": mats.theta, "psi": mats.psi, "beta": mats.beta, "nu": mats.nu,
                 "alpha": mats.alpha, "tau": mats.tau, "delta": mats.delta}  # fmt: skip
-    return np.array([matrices[m][i, j] for m, i, j in rep.rows[["matrix", "i", "j"]].itertuples(index=False)])
+    values = np.empty(len(rep.rows))
+    for name, (k, i, j) in rep.locations.items():
+        if len(k):
+            values[k] = matrices[name][i, j]
+    return values
 
 
-def _defined_function(defined: pd.DataFrame, model_rows: pd.DataFrame, params: Parameters):
-    """x -> the values of the ``:=`` rows, each expression evaluated on the labelled model rows."""
-    labelled = model_rows[model_rows["label"] != ""]
-    positions, names = labelled.index.to_numpy(), list(labelled["label"])
-    expressions = list(zip(defined["lhs"], defined["rhs"], strict=True))
+def _defined_function(expressions: list[tuple[str, str]], labels: list[str], params: Parameters):
+    """x -> the values of the ``:=`` rows (``expressions``: their (name, expression)), each expression evaluated on
+    the labelled model rows (``labels``: the label of every model row, "" for none). ``values.reads`` holds the
+    elements of x the expressions can read."""
+    positions = [k for k, lab in enumerate(labels) if lab != ""]
+    names = [labels[k] for k in positions]
+    positions = np.array(positions, dtype=int)
 
     def values(x: np.ndarray) -> np.ndarray:
         row_values = params.row_values(x)[positions]
@@ -603,15 +655,21 @@ def _defined_function(defined: pd.DataFrame, model_rows: pd.DataFrame, params: P
             out.append(env[name])
         return np.array(out)
 
+    index = params.index[positions]
+    values.reads = np.unique(index[index >= 0])  # type: ignore[attr-defined]
     return values
 
 
-def _defined_rows(defined, model_rows, params: Parameters, state: MLState, vcov, rep) -> pd.DataFrame:
-    """Values by the expression, standard errors by the delta method with a central-difference Jacobian."""
-    values = _defined_function(defined, model_rows, params)
-    est = values(state.x)
-    jac = np.zeros((len(defined), params.n_free))
-    for k in range(params.n_free):
+def _defined_rows(expressions: list[tuple[str, str]], labels: list[str], est: list[float], std_lv: list[float],
+                  std_all: list[float], params: Parameters, state: MLState, vcov) -> dict[str, list]:  # fmt: skip
+    """Values by the expression, standard errors by the delta method with a central-difference Jacobian; the
+    columns of the ``:=`` rows ((name, expression) pairs), given the model rows' labels, estimates and
+    standardised values."""
+    values = _defined_function(expressions, labels, params)
+    est_defined = values(state.x)
+    jac = np.zeros((len(expressions), params.n_free))
+    # Columns of x no expression reads have a zero difference quotient: their zeros are left as they are.
+    for k in values.reads:
         h = 1e-6 * max(1.0, abs(state.x[k]))
         up, down = state.x.copy(), state.x.copy()
         up[k] += h
@@ -620,18 +678,22 @@ def _defined_rows(defined, model_rows, params: Parameters, state: MLState, vcov,
     if vcov is not None:
         se = np.sqrt(np.clip(np.einsum("dk,kl,dl->d", jac, vcov, jac), 0.0, None))
     else:
-        se = np.full(len(defined), np.nan)
-    labelled = model_rows[model_rows["label"] != ""]
-    rows = []
-    for k, r in enumerate(defined.itertuples()):
-        # A label shared by several rows names the first one (as lavaan).
-        first = labelled.drop_duplicates("label")
-        std = {c: evaluate_expression(r.rhs, {**dict(zip(first["label"], first[c], strict=True)),
-                                               **{d["lhs"]: d[c] for d in rows}})
-               for c in ("std.lv", "std.all")}  # fmt: skip
-        rows.append({"lhs": r.lhs, "op": ":=", "rhs": r.rhs, "label": r.lhs, "group": 0, "est": est[k], "se": se[k],
-                     **std})  # fmt: skip
-    return pd.DataFrame(rows)
+        se = np.full(len(expressions), np.nan)
+    # A label shared by several rows names the first one (as lavaan).
+    first = {}
+    for lab, v_lv, v_all in zip(labels, std_lv, std_all, strict=True):
+        if lab != "" and lab not in first:
+            first[lab] = (v_lv, v_all)
+    env_lv = {lab: np.float64(v[0]) for lab, v in first.items()}
+    env_all = {lab: np.float64(v[1]) for lab, v in first.items()}
+    lhs = [name for name, _ in expressions]
+    out: dict[str, list] = {"lhs": lhs, "op": [":="] * len(lhs), "rhs": [e for _, e in expressions], "label": lhs,
+                            "est": est_defined, "se": se, "std.lv": [], "std.all": []}  # fmt: skip
+    for name, expression in expressions:
+        for column, env in (("std.lv", env_lv), ("std.all", env_all)):
+            env[name] = evaluate_expression(expression, env)
+            out[column].append(env[name])
+    return out
 
 
 def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFrame, estimator: str,
@@ -642,9 +704,10 @@ def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFra
 
     values = complete.to_numpy(dtype=float)
     names = list(complete.columns)
-    model_rows = rep.rows.iloc[: int(table["op"].isin(MODEL_OPERATORS).sum())]
+    labels = rep.rows["label"].iloc[: int(table["op"].isin(MODEL_OPERATORS).sum())].tolist()
     defined = table[table["op"] == ":="]
-    defined_values = _defined_function(defined, model_rows, params) if not defined.empty else None
+    expressions = list(zip(defined["lhs"].tolist(), defined["rhs"].tolist(), strict=True))
+    defined_values = _defined_function(expressions, labels, params) if expressions else None
     position, _ = free_positions(table)
     fixed_x = bool(((table["exo"] == 1) & (table["free"] == 0)).any())
 
@@ -730,9 +793,9 @@ def _bootstrap(estimates: pd.DataFrame, params: Parameters, refit, n_rows: int,
 
 
 def _heywood(estimates: pd.DataFrame) -> list[str]:
-    variances = estimates[(estimates["op"] == "~~") & (estimates["lhs"] == estimates["rhs"])]
-    negative = variances[variances["est"] < 0]
-    return [f"negative variance (Heywood case): {r.lhs} ~~ {r.rhs} = {r.est:.4f}" for r in negative.itertuples()]
+    lhs, op, rhs, est = (estimates[c].tolist() for c in ("lhs", "op", "rhs", "est"))
+    return [f"negative variance (Heywood case): {a} ~~ {b} = {v:.4f}"
+            for a, o, b, v in zip(lhs, op, rhs, est, strict=True) if o == "~~" and a == b and v < 0]  # fmt: skip
 
 
 def _fit_measures(state: MLState, stats: SampleStats, params: Parameters, ov_x: list[str],

@@ -46,7 +46,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import fit_measures as fm
-from .estimate import MLState, Optimum, Parameters, minimise
+from .estimate import MLState, Optimum, Parameters, matmul_by_rows, minimise
 from .lisrel import Matrices, derivatives, fill
 from .ordinal import OrdinalStats
 
@@ -85,25 +85,24 @@ def jacobian(params: Parameters, mats: Matrices, stats: OrdinalStats) -> np.ndar
 
     the scale factors delta being free parameters in groups after the first when thresholds are equal.
     """
-    rep = params.rep
-    d_sigma, d_mu = derivatives(rep, mats)
+    # Only the free rows are differentiated (params.plan): the fixed ones never reach x.
+    d_sigma, d_mu = derivatives(params.rep, mats, params.plan)
     delta = mats.delta.ravel()
     var = stats.threshold_var
-    row_i = rep.rows["i"].to_numpy()
-    tau_rows = np.flatnonzero((rep.rows["matrix"] == "tau").to_numpy())
+    tau_rows, tau_index, _ = params.plan.locations["tau"]  # the slices of the thresholds, and their place in tau
     d_tau = -d_mu[:, var] * delta[var]
-    d_tau[tau_rows, row_i[tau_rows]] += delta[var[row_i[tau_rows]]]
+    d_tau[tau_rows, tau_index] += delta[var[tau_index]]
     rows, cols = stats.pairs
     d_cor = d_sigma[:, rows, cols] * (delta[rows] * delta[cols])
-    delta_rows = np.flatnonzero((rep.rows["matrix"] == "delta").to_numpy() & (params.index >= 0))
+    delta_rows, delta_var, _ = params.plan.locations["delta"]
     if len(delta_rows):
         mu = mats.implied_mean()
         common = mats.implied_cov()[rows, cols]
-        for k in delta_rows:
-            i = row_i[k]
+        for k, i in zip(delta_rows, delta_var, strict=True):
             d_tau[k] = np.where(var == i, mats.tau.ravel() - mu[var], 0.0)
             d_cor[k] = common * (np.where(rows == i, delta[cols], 0.0) + np.where(cols == i, delta[rows], 0.0))
-    return params.reduce(np.concatenate([d_tau, d_cor], axis=1)).T
+    # Row-major before the transpose, as the products with D have always been taken (the same rounding).
+    return np.ascontiguousarray(params.reduce_planned(np.concatenate([d_tau, d_cor], axis=1))).T
 
 
 def evaluator(stats: OrdinalStats, ordered: np.ndarray) -> Callable[..., MLState | None]:
@@ -123,7 +122,7 @@ def evaluator(stats: OrdinalStats, ordered: np.ndarray) -> Callable[..., MLState
             return state
         d = jacobian(params, mats, stats)
         state.gradient = -d.T @ (w * resid)
-        state.information = d.T @ (w[:, None] * d)
+        state.information = matmul_by_rows(d.T, w[:, None] * d)
         return state
 
     return evaluate
@@ -142,17 +141,21 @@ def robust_vcov(d: np.ndarray, stats: OrdinalStats) -> np.ndarray:
     return bread @ (wd.T @ stats.gamma @ wd) @ bread / (stats.n - 1)
 
 
-def _residual_weight(d: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """U = W - W D (D'WD)^-1 D'W."""
-    wd = w[:, None] * d
-    return np.diag(w) - wd @ np.linalg.solve(d.T @ wd, wd.T)
-
-
 def scaled_shifted(chisq: float, df: float, d: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> dict[str, float]:
     """The mean-and-variance adjusted statistic: a chisq + b with a = sqrt(df / tr((U Gamma)^2)) and
-    b = df - a tr(U Gamma) (Asparouhov & Muthén, 2010)."""
-    ug = _residual_weight(d, w) @ gamma
-    tr1, tr2 = float(np.trace(ug)), float(np.sum(ug * ug.T))
+    b = df - a tr(U Gamma) (Asparouhov & Muthén, 2010), U = W - W D (D'WD)^-1 D'W.
+
+    U is never formed: with A = WD, M = (D'A)^-1, C = Gamma A and G = A'C (Gamma symmetric),
+    tr(U Gamma) = sum_i w_i Gamma_ii - tr(MG) and
+    tr((U Gamma)^2) = w'(Gamma o Gamma)w - 2 tr(M C'WC) + tr((MG)^2),
+    products with the thin A instead of two dense products of Gamma's size.
+    """
+    a_mat = w[:, None] * d
+    m = np.linalg.inv(d.T @ a_mat)
+    c = gamma @ a_mat
+    mg = m @ (a_mat.T @ c)
+    tr1 = float(w @ np.diag(gamma) - np.trace(mg))
+    tr2 = float(w @ (gamma * gamma) @ w - 2.0 * np.sum(m * (c.T @ (w[:, None] * c))) + np.sum(mg * mg.T))
     a = np.sqrt(df / tr2)
     shift = df - a * tr1
     return {"chisq.scaled": a * chisq + shift, "scaling.factor": 1.0 / a, "shift": shift}
@@ -177,7 +180,7 @@ def _catml(sigma: np.ndarray, d: np.ndarray, stats: OrdinalStats, df: float) -> 
     e_inv = np.linalg.inv(d.T @ (w[:, None] * d))
     u3 = np.eye(len(rows)) - d_r @ e_inv @ d_r.T * w_r[None, :]
     gamma_r = stats.gamma[n_th:, n_th:]
-    c_hat3 = float(np.trace(u3.T @ v @ u3 @ gamma_r)) / df
+    c_hat3 = float(np.sum((u3.T @ v @ u3) * gamma_r.T)) / df  # the trace of the product, one product fewer
     df0 = p * (p - 1) / 2
     return float(xx3), c_hat3, float(-n * logdet_r), float(np.trace(gamma_r)) / df0
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import lapack
 
-from .lisrel import Matrices, Representation, derivatives, fill
+from .lisrel import DerivativePlan, Matrices, Representation, derivatives, fill
 from .sample_stats import SampleStats
 
 
@@ -27,6 +29,14 @@ class Parameters:
     index: np.ndarray  # for every model row, the position in x, or -1 when fixed
     n_free: int
 
+    def __post_init__(self) -> None:
+        self._free_rows = np.flatnonzero(self.index >= 0)
+        # Without equality constraints every element of x has one row, and reduce is a plain gather.
+        targets = self.index[self._free_rows]
+        self._one_row_each = len(targets) == self.n_free and len(np.unique(targets)) == self.n_free
+        self._row_of_x = np.empty(self.n_free, dtype=int)
+        self._row_of_x[targets] = self._free_rows
+
     def row_values(self, x: np.ndarray) -> np.ndarray:
         values = self.fixed_values.copy()
         free = self.index >= 0
@@ -35,10 +45,28 @@ class Parameters:
 
     def reduce(self, per_row: np.ndarray) -> np.ndarray:
         """Sum per-row derivatives (leading axis) into derivatives with respect to x."""
+        if self._one_row_each:
+            return per_row[self._row_of_x]
+        return self.reduce_planned(per_row[self._free_rows])
+
+    @cached_property
+    def plan(self) -> DerivativePlan:
+        """The rows :meth:`x_derivatives` differentiates: one per element of x (in x's order) where each has
+        one row, else every free row (summed into x by :meth:`reduce_planned`)."""
+        return self.rep.plan(self._row_of_x if self._one_row_each else self._free_rows)
+
+    def reduce_planned(self, per_row: np.ndarray) -> np.ndarray:
+        """:meth:`reduce` for derivatives of the rows of :attr:`plan` only."""
+        if self._one_row_each:
+            return per_row
         out = np.zeros((self.n_free, *per_row.shape[1:]))
-        free = self.index >= 0
-        np.add.at(out, self.index[free], per_row[free])
+        np.add.at(out, self.index[self._free_rows], per_row)
         return out
+
+    def x_derivatives(self, mats: Matrices) -> tuple[np.ndarray, np.ndarray]:
+        """dSigma/dx and dmu/dx: ``reduce`` of :func:`derivatives`, computing only the slices that reach x."""
+        d_sigma, d_mu = derivatives(self.rep, mats, self.plan)
+        return self.reduce_planned(d_sigma), self.reduce_planned(d_mu)
 
 
 def parameters(rep: Representation, table: pd.DataFrame, stats: SampleStats) -> Parameters:
@@ -46,24 +74,30 @@ def parameters(rep: Representation, table: pd.DataFrame, stats: SampleStats) -> 
     return group_parameters(rep, stats, position, n_free)
 
 
-def _plabel_of(rows: pd.DataFrame) -> dict[str, str]:
+def _plabel_of(labels: list[str], plabels: list[str]) -> dict[str, str]:
     """Name -> plabel: a plabel names its own row, a user label its first row."""
-    names = dict(zip(rows["plabel"], rows["plabel"], strict=True))
-    for lab, pl in zip(rows["label"], rows["plabel"], strict=True):
+    names = dict(zip(plabels, plabels, strict=True))
+    for lab, pl in zip(labels, plabels, strict=True):
         if lab:
             names.setdefault(lab, pl)
     return names
 
 
+# The parameter table is read column by column as lists: row access to a DataFrame costs more than the fit.
+def _columns(table: pd.DataFrame, *names: str) -> list[list]:
+    return [table[name].tolist() for name in names]
+
+
 def label_equalities(table: pd.DataFrame) -> list[tuple[str, str]]:
     """Equalities between two free parameters, as pairs of plabels: the ".pA. == .pB." rows the parameter table
     writes for shared labels, and the user's own ``a == b`` between two labels. Other constraints are not here."""
-    free = table[table["free"] > 0]
-    to_plabel = _plabel_of(free)
-    free_plabels = set(free["plabel"])
+    lhs, op, rhs, free, label, plabel = _columns(table, "lhs", "op", "rhs", "free", "label", "plabel")
+    free_rows = [k for k, f in enumerate(free) if f > 0]
+    to_plabel = _plabel_of([label[k] for k in free_rows], [plabel[k] for k in free_rows])
+    free_plabels = {plabel[k] for k in free_rows}
     pairs = []
-    for r in table[table["op"] == "=="].itertuples():
-        a, b = to_plabel.get(r.lhs), to_plabel.get(r.rhs)
+    for k in (k for k, o in enumerate(op) if o == "=="):
+        a, b = to_plabel.get(lhs[k]), to_plabel.get(rhs[k])
         if a in free_plabels and b in free_plabels:
             pairs.append((a, b))
     return pairs
@@ -72,21 +106,22 @@ def label_equalities(table: pd.DataFrame) -> list[tuple[str, str]]:
 def unsupported_constraints(table: pd.DataFrame) -> list[str]:
     """The user's constraints the estimators cannot impose yet (anything but an equality of two labels)."""
     simple = {(a, b) for a, b in label_equalities(table)}
-    to_plabel = _plabel_of(table)
+    lhs, op, rhs, user, label, plabel = _columns(table, "lhs", "op", "rhs", "user", "label", "plabel")
+    to_plabel = _plabel_of(label, plabel)
     out = []
-    for r in table[table["op"].isin(["==", "<", ">"]) & (table["user"] == 1)].itertuples():
-        pair = (to_plabel.get(r.lhs, r.lhs), to_plabel.get(r.rhs, r.rhs))
-        if r.op != "==" or pair not in simple:
-            out.append(f"{r.lhs} {r.op} {r.rhs}")
+    for k in (k for k, (o, u) in enumerate(zip(op, user, strict=True)) if o in ("==", "<", ">") and u == 1):
+        pair = (to_plabel.get(lhs[k], lhs[k]), to_plabel.get(rhs[k], rhs[k]))
+        if op[k] != "==" or pair not in simple:
+            out.append(f"{lhs[k]} {op[k]} {rhs[k]}")
     return out
 
 
 def free_positions(table: pd.DataFrame) -> tuple[dict[int, int], int]:
     """Where each free parameter number of ``table`` lands in x once equality constraints (".pA. == .pB." rows
     written by the parameter table) merge them, and the length of x."""
-    free_ids = table.loc[table["free"] > 0, "free"].to_numpy(dtype=int)
-    plabel_free = dict(zip(table["plabel"], table["free"], strict=True))
-    parent = {int(f): int(f) for f in free_ids}
+    free, plabel = _columns(table, "free", "plabel")
+    plabel_free = dict(zip(plabel, free, strict=True))
+    parent = {int(f): int(f) for f in free if f > 0}
 
     def root(f: int) -> int:
         while parent[f] != f:
@@ -105,14 +140,16 @@ def group_parameters(rep: Representation, stats: SampleStats, position: dict[int
     """One group's rows (``rep``) mapped onto x, with fixed exogenous covariates at that group's sample values."""
     rows = rep.rows
     fixed = rows["ustart"].to_numpy(dtype=float).copy()
+    free = rows["free"].to_numpy()
     # Fixed exogenous covariates (fixed.x) take their sample (co)variances and means.
-    o = {v: k for k, v in enumerate(stats.names)}
-    for k, r in enumerate(rows.itertuples()):
-        if getattr(r, "exo", 0) == 1 and r.free == 0:
-            fixed[k] = stats.mean[o[r.lhs]] if r.op == "~1" else stats.cov[o[r.lhs], o[r.rhs]]
-    fixed[np.isnan(fixed) & (rows["free"].to_numpy() == 0)] = 0.0
+    if "exo" in rows:
+        o = {v: k for k, v in enumerate(stats.names)}
+        lhs, op, rhs = _columns(rows, "lhs", "op", "rhs")
+        for k in np.flatnonzero((rows["exo"].to_numpy() == 1) & (free == 0)):
+            fixed[k] = stats.mean[o[lhs[k]]] if op[k] == "~1" else stats.cov[o[lhs[k]], o[rhs[k]]]
+    fixed[np.isnan(fixed) & (free == 0)] = 0.0
     free_ids = rows["free"].to_numpy(dtype=int)
-    index = np.array([position[f] if f > 0 else -1 for f in free_ids], dtype=int)
+    index = np.array([position[f] if f > 0 else -1 for f in free_ids.tolist()], dtype=int)
     fixed[index >= 0] = np.nan
     return Parameters(rep, fixed, index, n_free)
 
@@ -120,25 +157,24 @@ def group_parameters(rep: Representation, stats: SampleStats, position: dict[int
 def start_values(params: Parameters, stats: SampleStats) -> np.ndarray:
     """lavaan's "simple" starts: loadings 1, residual variances half the observed variance, latent variances
     0.05, everything else 0; a user's start() wins."""
-    rows = params.rep.rows
     x = np.zeros(params.n_free)
     done = np.zeros(params.n_free, dtype=bool)
     ov_index = {v: k for k, v in enumerate(params.rep.ov)}
-    for k, r in enumerate(rows.itertuples()):
-        pos = params.index[k]
+    columns = _columns(params.rep.rows, "ustart", "matrix", "i", "j")
+    for pos, ustart, matrix, i, j in zip(params.index.tolist(), *columns, strict=True):
         if pos < 0 or done[pos]:
             continue
-        if not np.isnan(r.ustart):
-            value = r.ustart
-        elif r.matrix == "lambda":
+        if not np.isnan(ustart):
+            value = ustart
+        elif matrix == "lambda":
             value = 1.0
-        elif r.matrix == "theta" and r.i == r.j:
-            value = 0.5 * stats.cov[r.i, r.i]
-        elif r.matrix == "psi" and r.i == r.j:
-            observed = params.rep.lv[r.i]
+        elif matrix == "theta" and i == j:
+            value = 0.5 * stats.cov[i, i]
+        elif matrix == "psi" and i == j:
+            observed = params.rep.lv[i]
             value = 0.5 * stats.cov[ov_index[observed], ov_index[observed]] if observed in ov_index else 0.05
-        elif r.matrix == "nu":
-            value = stats.mean[r.i]
+        elif matrix == "nu":
+            value = stats.mean[i]
         else:
             value = 0.0
         x[pos], done[pos] = value, True
@@ -168,27 +204,66 @@ def evaluate(params: Parameters, stats: SampleStats, x: np.ndarray, *, derivs: b
         return None
     sigma_inv = np.linalg.inv(sigma)
     logdet = 2.0 * np.log(np.diag(chol)).sum()
-    _, logdet_s = np.linalg.slogdet(stats.cov)
     mu = mats.implied_mean() if rep.meanstructure else stats.mean
     resid = stats.mean - mu
-    f = logdet + np.trace(stats.cov @ sigma_inv) - logdet_s - stats.p + resid @ sigma_inv @ resid
+    f = logdet + np.trace(stats.cov @ sigma_inv) - stats.logdet - stats.p
+    if abs(f) < _NEAR_PERFECT_FIT:
+        f = _near_perfect_fit_discrepancy(chol, stats.cov)
+    f += resid @ sigma_inv @ resid
     state = MLState(x, mats, sigma, mu, 0.5 * f, np.empty(0), np.empty(0))
     if not derivs:
         return state
-    d_sigma, d_mu = derivatives(rep, mats)
-    d_sigma, d_mu = params.reduce(d_sigma), params.reduce(d_mu)
+    d_sigma, d_mu = params.x_derivatives(mats)
+    k, p = len(d_sigma), stats.p
     g_matrix = sigma_inv - sigma_inv @ (stats.cov + np.outer(resid, resid)) @ sigma_inv
-    gradient = np.einsum("ab,kab->k", g_matrix, d_sigma) - 2.0 * d_mu @ (sigma_inv @ resid)
+    # The traces tr(G dSigma_k) and tr(V_k V_l) as matrix products of the flattened slices (BLAS, not einsum).
+    gradient = d_sigma.reshape(k, p * p) @ g_matrix.ravel() - 2.0 * d_mu @ (sigma_inv @ resid)
     v = sigma_inv @ d_sigma  # (k, p, p)
-    information = 0.5 * np.einsum("kab,lba->kl", v, v) + d_mu @ sigma_inv @ d_mu.T
+    information = 0.5 * matmul_by_rows(v.reshape(k, p * p), v.transpose(0, 2, 1).reshape(k, p * p).T)
+    information += d_mu @ sigma_inv @ d_mu.T
     state.gradient, state.information = 0.5 * gradient, information
     return state
+
+
+# OpenBLAS spreads a product over all cores above 65536 * 4 multiply-adds. For the products of one evaluation
+# the threads cost more than they save, and when the other core is busy they stall (a 50 us product then takes
+# milliseconds), so such products are taken a block of rows at a time, each block below that size.
+_SINGLE_THREAD_MULTIPLY_ADDS = 65536 * 4
+
+
+def matmul_by_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-d arrays, in blocks of rows small enough for single-threaded BLAS."""
+    rows = max(1, _SINGLE_THREAD_MULTIPLY_ADDS // (b.shape[0] * b.shape[1]))
+    if rows >= len(a):
+        return a @ b
+    return np.concatenate([a[start : start + rows] @ b for start in range(0, len(a), rows)])
+
+
+# Below this F (a saturated or nearly saturated model), log|Sigma| + tr(S Sigma^-1) - log|S| - p has lost its
+# digits to cancellation: it is then rounding noise of either sign (about 1e-16), which the fit measures would
+# read as a (tiny) misfit.
+_NEAR_PERFECT_FIT = 1e-8
+
+
+def _near_perfect_fit_discrepancy(chol: np.ndarray, cov: np.ndarray) -> float:
+    """tr(S Sigma^-1) - log|S Sigma^-1| - p without cancellation: sum(l - 1 - log l) over the eigenvalues l of
+    L^-1 S L^-T (Sigma = L L'), each term (l - 1) - log1p(l - 1) >= 0 and accurate where l is near 1."""
+    half = np.linalg.solve(chol, cov)
+    eigenvalues = np.linalg.eigvalsh(np.linalg.solve(chol, half.T))
+    excess = eigenvalues - 1.0
+    return float(np.sum(excess - np.log1p(excess)))
 
 
 def _scoring_step(information: np.ndarray, gradient: np.ndarray) -> np.ndarray | None:
     """information^-1 gradient; where the information is (near) singular, as it can be at start values that
     leave parameters unidentified (a two-indicator factor uncorrelated with the others), a Levenberg-Marquardt
     ridge on its diagonal keeps the step defined until the iterations reach an identified region."""
+    chol = _certainly_well_conditioned(information)
+    if chol is not None:
+        # Solved with the Cholesky factor at hand: two triangular solves, where an LU factorisation would cost
+        # more (and, from about 100 parameters on, run over threads that stall when the other core is busy).
+        step, _ = lapack.dpotrs(chol, gradient, lower=1)
+        return step
     if np.linalg.cond(information) < 1e12:
         return np.linalg.solve(information, gradient)
     diagonal = np.abs(np.diag(information))
@@ -197,6 +272,26 @@ def _scoring_step(information: np.ndarray, gradient: np.ndarray) -> np.ndarray |
         damped = information + np.diag(ridge * (diagonal + base))
         if np.linalg.cond(damped) < 1e12:
             return np.linalg.solve(damped, gradient)
+    return None
+
+
+def well_conditioned(information: np.ndarray) -> bool:
+    """Whether cond(information) < 1e12."""
+    return _certainly_well_conditioned(information) is not None or bool(np.linalg.cond(information) < 1e12)
+
+
+def _certainly_well_conditioned(information: np.ndarray) -> np.ndarray | None:
+    """The Cholesky factor L of ``information`` where a cheap bound shows cond(information) < 1e12, else None
+    (an SVD then decides). For a positive definite matrix cond(A) = cond(L)^2 <= (|L|_F |L^-1|_F)^2 (Frobenius
+    norms), and a bound below 1e10 leaves no doubt; the SVD costs several times a step's other work."""
+    try:
+        chol = np.linalg.cholesky(information)
+    except np.linalg.LinAlgError:
+        return None
+    chol_inv, info = lapack.dtrtri(chol, lower=1)
+    # Squared Frobenius norms as plain sums (np.linalg.norm's BLAS dot runs over threads for large factors).
+    if info == 0 and np.sum(chol * chol) * np.sum(chol_inv * chol_inv) < 1e10:
+        return chol
     return None
 
 

@@ -83,9 +83,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import blas
 from scipy.special import ndtr, ndtri, owens_t
 
 from ..errors import IasemError
@@ -278,10 +280,15 @@ class _Pairs:
         grid_off = np.concatenate([[0], np.cumsum(ngrid)[:-1]]).astype(int)
         ext = [np.concatenate([[-np.inf], t, [np.inf]]) for t in tau]
 
-        # Grid points.
+        # Grid points: u runs over the first variable's extended thresholds (slowly), v over the second's, gathered
+        # from all variables' extended thresholds end to end (one index operation, not two per pair).
         self.grid_pair = np.repeat(np.arange(npairs), ngrid)
-        self.u = np.concatenate([np.repeat(ext[i], k[j] + 1) for i, j in zip(self.first, self.second, strict=True)])
-        self.v = np.concatenate([np.tile(ext[j], k[i] + 1) for i, j in zip(self.first, self.second, strict=True)])
+        ext_all = np.concatenate(ext)
+        ext_off = np.concatenate([[0], np.cumsum(k + 1)[:-1]]).astype(int)
+        grid_local = np.arange(ngrid.sum()) - grid_off[self.grid_pair]
+        grid_width = k2[self.grid_pair] + 1
+        self.u = ext_all[ext_off[self.first][self.grid_pair] + grid_local // grid_width]
+        self.v = ext_all[ext_off[self.second][self.grid_pair] + grid_local % grid_width]
 
         # Cells: pair, row a and column b (1-based), and the four corner grid points.
         self.cell_pair = np.repeat(np.arange(npairs), ncell)
@@ -434,18 +441,19 @@ def polychoric(
     *,
     zero_add: tuple[float, float] = (0.5, 0.0),
     zero_keep_margins: bool = True,
+    pairs: _Pairs | None = None,
 ) -> Polychoric:
     """Two-step polychoric correlations of all pairs of ``od`` with the thresholds ``tau`` held fixed.
 
     ``tau`` defaults to :func:`thresholds`; ``zero_add`` and ``zero_keep_margins`` are lavaan's options of the
     same names, with lavaan's defaults (they only change 2 x 2 tables with one empty cell, see the module
-    docstring).
+    docstring). ``pairs``: the tables of ``od`` at ``tau``, when the caller has them already.
     """
     tau = thresholds(od) if tau is None else tau
     cor = np.eye(od.p)
     if od.p < 2:
         return Polychoric(cor, [], [])
-    pairs = _Pairs(od, tau)
+    pairs = _Pairs(od, tau) if pairs is None else pairs
     fit_freq, fixed, fixed_rho, warnings = _prepare_tables(pairs, tau, zero_add, zero_keep_margins, od.names)
     zero_cells = [
         (od.names[pairs.first[m]], od.names[pairs.second[m]])
@@ -467,13 +475,19 @@ def polychoric(
 # Gamma: the asymptotic covariance matrix of (thresholds, correlations)
 # ---------------------------------------------------------------------------------------------------------------
 def ordinal_gamma(
-    od: OrdinalData, tau: list[np.ndarray], cor: np.ndarray, *, gamma_n_minus_one: bool = False
+    od: OrdinalData,
+    tau: list[np.ndarray],
+    cor: np.ndarray,
+    *,
+    gamma_n_minus_one: bool = False,
+    pairs: _Pairs | None = None,
 ) -> np.ndarray:
     """lavaan's NACOV of s = (thresholds, correlations below the diagonal column by column): N B^-1 INNER B^-T.
 
     ``tau`` and ``cor`` are the estimates the scores are evaluated at (normally :func:`thresholds` and
     :func:`polychoric`). With ``gamma_n_minus_one`` (lavaan's option, default False) Gamma is multiplied by
-    N / (N - 1). See the module docstring for the formulas.
+    N / (N - 1). See the module docstring for the formulas. ``pairs``: the tables of ``od`` at ``tau``, when the
+    caller has them already.
     """
     n, p = od.n, od.p
     nth = od.nlevels - 1
@@ -494,28 +508,30 @@ def ordinal_gamma(
         sc_th[rows[low], th_off[i] + c[low] - 2] = -_norm_pdf(ext[c[low] - 1]) / pi_c[c[low] - 1]
 
     if p > 1:
-        pairs = _Pairs(od, tau)
+        pairs = _Pairs(od, tau) if pairs is None else pairs
         sc_cor, a21 = _correlation_scores(pairs, cor[pairs.second, pairs.first], th_off, n_th)
     else:
         sc_cor, a21 = np.zeros((n, 0)), np.zeros((0, n_th))
 
-    # The sandwich B^-1 INNER B^-T with B = [[A11, 0], [A21, A22]]; A11 block diagonal, A22 diagonal.
-    scores = np.hstack([sc_th, sc_cor])
-    inner = scores.T @ scores
-    b_inv = np.zeros(inner.shape)
+    # The sandwich B^-1 INNER B^-T with INNER = scores' scores and B = [[A11, 0], [A21, A22]], A11 (the threshold
+    # blocks of INNER) block diagonal, A22 (the diagonal of INNER's correlation block) diagonal. It is taken as
+    # S'S with S = scores B^-T: B^-1 = [[A11^-1, 0], [-A22^-1 A21 A11^-1, A22^-1]] is mostly zeros, so S costs
+    # a fraction of a dense product, and INNER itself is never formed (the costliest products of a WLSMV fit).
+    a11_inv = np.zeros((n_th, n_th))
     for i in range(p):
         idx = slice(th_off[i], th_off[i] + nth[i])
-        b_inv[idx, idx] = np.linalg.inv(inner[idx, idx])
-    a22 = np.diag(inner)[n_th:]
+        a11_inv[idx, idx] = np.linalg.inv(sc_th[:, idx].T @ sc_th[:, idx])
+    a22 = np.einsum("nk,nk->k", sc_cor, sc_cor)
     if (a22 == 0).any():
         bad = [f"{od.names[pairs.second[m]]} and {od.names[pairs.first[m]]}" for m in np.flatnonzero(a22 == 0)]
         raise IasemError(f"the polychoric correlation of {', '.join(bad)} has no information (all its scores are 0)")
-    b_inv[n_th:, :n_th] = -(a21 @ b_inv[:n_th, :n_th]) / a22[:, None]
-    b_inv[n_th:, n_th:] = np.diag(1.0 / a22)
-    gamma = n * (b_inv @ inner @ b_inv.T)
+    lower_left = -(a21 @ a11_inv) / a22[:, None]
+    transformed = np.hstack([sc_th @ a11_inv.T, sc_th @ lower_left.T + sc_cor / a22])
+    upper = blas.dsyrk(1.0, transformed.T, trans=0)  # S'S (its upper triangle), S column-major for BLAS
+    gamma = n * (np.triu(upper) + np.triu(upper, 1).T)
     if gamma_n_minus_one:
         gamma *= n / (n - 1)
-    return 0.5 * (gamma + gamma.T)
+    return gamma
 
 
 def _correlation_scores(pairs: _Pairs, rho: np.ndarray, th_off: np.ndarray, n_th: int) -> tuple[np.ndarray, np.ndarray]:
@@ -601,11 +617,11 @@ class OrdinalStats:
     def p(self) -> int:
         return len(self.names)
 
-    @property
+    @cached_property
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(rows, columns) of the correlations in ``s``: below the diagonal, column by column."""
         cols, rows = np.triu_indices(self.p, 1)
-        return rows, cols
+        return _read_only(rows), _read_only(cols)
 
     @property
     def threshold_names(self) -> list[str]:
@@ -623,20 +639,20 @@ class OrdinalStats:
         rows, cols = self.pairs
         return self.threshold_names + [f"{self.names[c]}~~{self.names[r]}" for r, c in zip(rows, cols, strict=True)]
 
-    @property
+    @cached_property
     def s(self) -> np.ndarray:
         rows, cols = self.pairs
-        return np.concatenate([self.thresholds, self.cor[rows, cols]])
+        return _read_only(np.concatenate([self.thresholds, self.cor[rows, cols]]))
 
     @property
     def acov(self) -> np.ndarray:
         """The asymptotic covariance matrix of ``s`` itself, gamma / N."""
         return self.gamma / self.n
 
-    @property
+    @cached_property
     def weights(self) -> np.ndarray:
         """The diagonal of the DWLS weight matrix, 1 / diag(gamma)."""
-        return 1.0 / np.diag(self.gamma)
+        return _read_only(1.0 / np.diag(self.gamma))
 
     @property
     def wls_v(self) -> np.ndarray:
@@ -651,6 +667,12 @@ class OrdinalStats:
     @property
     def mean(self) -> np.ndarray:
         return np.zeros(self.p)
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """``values``, locked: the cached properties of :class:`OrdinalStats` hand the same array to every caller."""
+    values.flags.writeable = False
+    return values
 
 
 def ordinal_stats(
@@ -697,8 +719,9 @@ def ordinal_stats(
             )
     od = ordinal_data(data, names)
     tau = thresholds(od)
-    poly = polychoric(od, tau, zero_add=zero_add, zero_keep_margins=zero_keep_margins)
-    gamma = ordinal_gamma(od, tau, poly.cor, gamma_n_minus_one=gamma_n_minus_one)
+    pairs = _Pairs(od, tau) if od.p > 1 else None  # the tables, built once for both steps
+    poly = polychoric(od, tau, zero_add=zero_add, zero_keep_margins=zero_keep_margins, pairs=pairs)
+    gamma = ordinal_gamma(od, tau, poly.cor, gamma_n_minus_one=gamma_n_minus_one, pairs=pairs)
     nth = od.nlevels - 1
     return OrdinalStats(
         names=od.names,

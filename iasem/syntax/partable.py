@@ -124,6 +124,8 @@ def partable(
         raise ModelSyntaxError(f"ordered variable(s) {', '.join(unknown_ordered)} are not observed variables of "
                                "the model")  # fmt: skip
     meanstructure = meanstructure or ngroups > 1 or bool(ordered)
+    # The table is built as a list of row dicts and turned into a DataFrame once, at the end: row-wise work on
+    # a DataFrame costs far more than the rest of a fit.
     rows = []
     for g in range(1, ngroups + 1):
         for row in _group_rows(formulas, roles, g, std_lv=std_lv, meanstructure=meanstructure, ordered=ordered):
@@ -146,23 +148,30 @@ def partable(
                     row.update(free=True, ustart=np.nan)
             rows.append({**row, "block": g, "group": g})
 
-    table = pd.DataFrame(rows)
-    table.insert(0, "id", np.arange(1, len(table) + 1))
-    table["plabel"] = [f".p{i}." for i in table["id"]]
-    table = _equalities_from_labels(table, roles, ngroups, group_equal)
-    table["free"] = _number_free(table["free"].to_numpy())
+    for k, row in enumerate(rows, start=1):
+        row["plabel"] = f".p{k}."
+    implied = _equalities_from_labels(rows, roles, ngroups, group_equal)
+    n_free = 0
+    for row in rows:
+        if row["free"]:
+            n_free += 1
+            row["free"] = n_free
+        else:
+            row["free"] = 0
     extra = [
         {"lhs": f.lhs, "op": f.op, "rhs": f.rhs, "user": 1, "block": 0, "group": 0,
          "free": 0, "ustart": np.nan, "exo": 0, "label": f.lhs if f.op == ":=" else "", "plabel": ""}
         for f in formulas if f.op in EXPRESSION_OPERATORS
     ]  # fmt: skip
-    if extra:
-        # lavaan writes the user's :=, ==, <, > rows before the equalities implied by shared labels (user 2).
-        implied = (table["op"] == "==") & (table["user"] == 2)
-        table = pd.concat([table[~implied], pd.DataFrame(extra), table[implied]], ignore_index=True)
-        table["id"] = np.arange(1, len(table) + 1)
-    _check_labels(table, formulas)
-    return table[COLUMNS].astype({"id": int, "user": int, "block": int, "group": int, "free": int, "exo": int})
+    # lavaan writes the user's :=, ==, <, > rows before the equalities implied by shared labels (user 2).
+    rows += extra + implied
+    for k, row in enumerate(rows, start=1):
+        row["id"] = k
+    _check_labels(rows, formulas)
+    numeric = {"id": np.int64, "user": np.int64, "block": np.int64, "group": np.int64, "free": np.int64,
+               "ustart": np.float64, "exo": np.int64}  # fmt: skip
+    return pd.DataFrame({c: np.array([row[c] for row in rows], dtype=numeric[c]) if c in numeric
+                         else [row[c] for row in rows] for c in COLUMNS})  # fmt: skip
 
 
 def _group_rows(formulas: list[Formula], roles: VariableRoles, g: int, *, std_lv: bool, meanstructure: bool,
@@ -240,69 +249,61 @@ def _group_rows(formulas: list[Formula], roles: VariableRoles, g: int, *, std_lv
     return rows
 
 
-def _number_free(free: np.ndarray) -> np.ndarray:
-    numbers = np.zeros(len(free), dtype=int)
-    numbers[free.astype(bool)] = np.arange(1, int(free.astype(bool).sum()) + 1)
-    return numbers
-
-
-def _equal_kind(row, roles: VariableRoles) -> str | None:
+def _equal_kind(op: str, lhs: str, rhs: str, roles: VariableRoles) -> str | None:
     """Which ``group.equal`` kind a row belongs to (lavaan's ``lav_partable_labels``)."""
-    if row.op == "=~":
+    if op == "=~":
         return "loadings"
-    if row.op == "~":
+    if op == "~":
         return "regressions"
-    if row.op == "|":
+    if op == "|":
         return "thresholds"
-    if row.op == "~1":
-        return "intercepts" if row.lhs in roles.ov_nox else "means" if row.lhs in roles.lv else None
-    if row.op == "~~":
-        if row.lhs in roles.ov_nox:
-            return "residuals" if row.lhs == row.rhs else "residual.covariances"
-        if row.lhs in roles.lv:
-            return "lv.variances" if row.lhs == row.rhs else "lv.covariances"
+    if op == "~1":
+        return "intercepts" if lhs in roles.ov_nox else "means" if lhs in roles.lv else None
+    if op == "~~":
+        if lhs in roles.ov_nox:
+            return "residuals" if lhs == rhs else "residual.covariances"
+        if lhs in roles.lv:
+            return "lv.variances" if lhs == rhs else "lv.covariances"
     return None
 
 
-def _equalities_from_labels(table: pd.DataFrame, roles: VariableRoles, ngroups: int,
-                            group_equal) -> pd.DataFrame:  # fmt: skip
+def _equalities_from_labels(rows: list[dict], roles: VariableRoles, ngroups: int, group_equal) -> list[dict]:
     """Parameters sharing a label are equal, as lavaan's ``lavaanify`` makes them: every row gets a virtual
     label (``lhs op rhs``, with ``.gG`` in groups after the first), ``group_equal`` gives the rows of one kind
-    the same label in every group, and the user's labels override. A set with a fixed member is fixed; a free
-    set gets ``.pA. == .pB.`` rows (user 2) and, where the label is empty, the first member's plabel."""
-    table = table.copy()
-    virtual = [f"{r.lhs}{r.op}{r.rhs}" + (f".g{r.group}" if r.group > 1 else "") for r in table.itertuples()]
+    the same label in every group, and the user's labels override. A set with a fixed member is fixed (in
+    ``rows``, in place); a free set gets ``.pA. == .pB.`` rows (user 2, returned) and, where the label is
+    empty, the first member's plabel."""
+    virtual = [f"{r['lhs']}{r['op']}{r['rhs']}" + (f".g{r['group']}" if r["group"] > 1 else "") for r in rows]
     if ngroups > 1 and group_equal:
         first: dict[str, str] = {}
-        for k, r in enumerate(table.itertuples()):
-            if _equal_kind(r, roles) in group_equal:
-                virtual[k] = first.setdefault(f"{r.lhs}{r.op}{r.rhs}", virtual[k])
-    labels = pd.Series([lab or v for lab, v in zip(table["label"], virtual, strict=True)], index=table.index)
-    rows = []
-    for label in labels[labels.duplicated()].unique():
-        members = labels.index[labels == label]
-        if not table.loc[members, "free"].astype(bool).all():
-            fixed = members[~table.loc[members, "free"].astype(bool)][0]
-            table.loc[members, "ustart"] = table.loc[fixed, "ustart"]
-            table.loc[members, "free"] = False
+        for k, r in enumerate(rows):
+            if _equal_kind(r["op"], r["lhs"], r["rhs"], roles) in group_equal:
+                virtual[k] = first.setdefault(f"{r['lhs']}{r['op']}{r['rhs']}", virtual[k])
+    members_of: dict[str, list[int]] = {}
+    for k, (r, v) in enumerate(zip(rows, virtual, strict=True)):
+        members_of.setdefault(r["label"] or v, []).append(k)
+    implied = []
+    # Sets in the order their second member appears (lavaan's order of the == rows).
+    for members in sorted((m for m in members_of.values() if len(m) > 1), key=lambda m: m[1]):
+        if not all(rows[k]["free"] for k in members):
+            fixed = next(k for k in members if not rows[k]["free"])
+            for k in members:
+                rows[k].update(ustart=rows[fixed]["ustart"], free=False)
             continue
         ref = members[0]
         for other in members[1:]:
-            rows.append({"lhs": table.loc[ref, "plabel"], "op": "==", "rhs": table.loc[other, "plabel"], "user": 2,
-                         "block": 0, "group": 0, "free": 0, "ustart": np.nan, "exo": 0, "label": "",
-                         "plabel": ""})  # fmt: skip
-        empty = members[table.loc[members, "label"] == ""]
-        table.loc[empty, "label"] = table.loc[ref, "plabel"]
-    if not rows:
-        return table
-    out = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
-    out["id"] = np.arange(1, len(out) + 1)
-    return out
+            implied.append({"lhs": rows[ref]["plabel"], "op": "==", "rhs": rows[other]["plabel"], "user": 2,
+                            "block": 0, "group": 0, "free": 0, "ustart": np.nan, "exo": 0, "label": "",
+                            "plabel": ""})  # fmt: skip
+        empty = [k for k in members if rows[k]["label"] == ""]
+        for k in empty:
+            rows[k]["label"] = rows[ref]["plabel"]
+    return implied
 
 
-def _check_labels(table: pd.DataFrame, formulas: list[Formula]) -> None:
-    known = set(table["label"]) | set(table["plabel"])
-    variables = set(table["lhs"]) | set(table["rhs"])
+def _check_labels(rows: list[dict], formulas: list[Formula]) -> None:
+    known = {r["label"] for r in rows} | {r["plabel"] for r in rows}
+    variables = {r["lhs"] for r in rows} | {r["rhs"] for r in rows}
     for f in formulas:
         if f.op == ":=" or f.op in ("==", "<", ">"):
             for name in _names_in(f.rhs if f.op == ":=" else f.lhs + "+" + f.rhs):
