@@ -145,6 +145,8 @@ def _data_rows(data: bytes) -> int | None:
             break
         except UnicodeDecodeError:
             continue
+    else:
+        return None  # not text in either encoding: iasem must have refused it
     first = text.splitlines()[0] if text.splitlines() else ""
     sep = max(",;\t", key=first.count)
     try:

@@ -35,6 +35,7 @@ import csv
 import io
 import math
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -279,7 +280,7 @@ def sniff(path: Path, head: bytes) -> bool:
             with zipfile.ZipFile(path) as archive:
                 member = _root_csv(archive)
                 return member is not None and _is_odk_header(header_cells(archive.open(member).read(65536)))
-        except (OSError, zipfile.BadZipFile, KeyError, RuntimeError):
+        except (OSError, zipfile.BadZipFile, KeyError, RuntimeError, EOFError, zlib.error):
             return False
     return _is_odk_header(header_cells(head))
 
@@ -305,7 +306,7 @@ def _unzip(path: Path, data: bytes) -> tuple[Path, bytes]:
             if info.file_size > MAX_MEMBER_BYTES:
                 raise IasemError(f"{path}: {member} is {info.file_size} bytes unpacked; too large for a survey export")
             return Path(f"{path}:{member}"), archive.read(member)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # damaged: bad CRC, truncated or corrupt data
         raise IasemError(f"{path}: not a readable ZIP file ({exc})") from None
     except (RuntimeError, NotImplementedError) as exc:  # encrypted or unsupported compression
         raise IasemError(f"{path}: cannot unpack the ZIP file ({exc})") from None

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ...errors import IasemError
 
-#: Tried in this order; cp1252 (Excel on Windows) last, as it decodes any byte.
+#: Tried in this order; cp1252 (Excel on Windows) last. A file none of them decodes is refused.
 ENCODINGS = ("utf-8-sig", "utf-16", "cp1252")
 
 
