@@ -194,7 +194,10 @@ class MLState:
     information: np.ndarray = field(repr=False)  # expected information of one observation (unit: fmin * 2)
 
 
-def evaluate(params: Parameters, stats: SampleStats, x: np.ndarray, *, derivs: bool = True) -> MLState | None:
+def evaluate(params: Parameters, stats: SampleStats, x: np.ndarray, *, derivs: bool | str = True) -> MLState | None:
+    """F, and with ``derivs`` its gradient and expected information, at x (None where Sigma is not positive
+    definite). ``derivs="gradient"`` skips the information, O(k^2 p^2) of the O(k p^2) work: numerical
+    Hessians (the observed information of MLR) need gradients only, at 2k points."""
     rep = params.rep
     mats = fill(rep, params.row_values(x))
     sigma = mats.implied_cov()
@@ -218,6 +221,9 @@ def evaluate(params: Parameters, stats: SampleStats, x: np.ndarray, *, derivs: b
     g_matrix = sigma_inv - sigma_inv @ (stats.cov + np.outer(resid, resid)) @ sigma_inv
     # The traces tr(G dSigma_k) and tr(V_k V_l) as matrix products of the flattened slices (BLAS, not einsum).
     gradient = d_sigma.reshape(k, p * p) @ g_matrix.ravel() - 2.0 * d_mu @ (sigma_inv @ resid)
+    if derivs == "gradient":
+        state.gradient = 0.5 * gradient
+        return state
     v = sigma_inv @ d_sigma  # (k, p, p)
     information = 0.5 * matmul_by_rows(v.reshape(k, p * p), v.transpose(0, 2, 1).reshape(k, p * p).T)
     information += d_mu @ sigma_inv @ d_mu.T

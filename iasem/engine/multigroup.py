@@ -67,7 +67,7 @@ def group_values(data: pd.DataFrame, group: str, names: list[str]) -> list[np.nd
 
 
 def evaluate_groups(params: list[Parameters], stats: list[SampleStats], x: np.ndarray, *,
-                    derivs: bool = True) -> MultiState | None:  # fmt: skip
+                    derivs: bool | str = True) -> MultiState | None:  # fmt: skip
     """The evaluator :func:`~iasem.engine.estimate.minimise` takes: F, gradient and information summed over
     the groups with weights N_g / N."""
     n = sum(s.n for s in stats)
@@ -76,7 +76,7 @@ def evaluate_groups(params: list[Parameters], stats: list[SampleStats], x: np.nd
 
 
 def weighted_groups(x: np.ndarray, states: Iterable[MLState | None], weights: Sequence[float], *,
-                    derivs: bool) -> MultiState | None:  # fmt: skip
+                    derivs: bool | str) -> MultiState | None:  # fmt: skip
     """The groups' states at x and their fmin, gradient and information summed with ``weights``; None as soon
     as one group's state is None (an inadmissible point).
 
@@ -92,6 +92,8 @@ def weighted_groups(x: np.ndarray, states: Iterable[MLState | None], weights: Se
     if not derivs:
         return MultiState(x, evaluated, fmin, np.empty(0), np.empty(0))
     gradient = sum(w * st.gradient for w, st in zip(weights, evaluated, strict=True))
+    if derivs == "gradient":
+        return MultiState(x, evaluated, fmin, gradient, np.empty(0))  # type: ignore[arg-type]
     information = sum(w * st.information for w, st in zip(weights, evaluated, strict=True))
     return MultiState(x, evaluated, fmin, gradient, information)  # type: ignore[arg-type]
 

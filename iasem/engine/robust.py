@@ -70,7 +70,7 @@ import numpy as np
 from .. import fit_measures as fm
 from .estimate import MLState, Parameters, evaluate
 from .lisrel import derivatives
-from .multigroup import MultiState, evaluate_groups
+from .multigroup import MultiState
 from .sample_stats import SampleStats
 
 
@@ -116,17 +116,37 @@ def delta_vech(d_sigma: np.ndarray) -> np.ndarray:
     return d_sigma[:, rows, cols].T
 
 
-def numerical_hessian(gradient: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Central differences of an analytic gradient, symmetrised."""
+def numerical_hessian(gradient: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
+                      columns: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Central differences of an analytic gradient, symmetrised; only the ``columns`` (default all) of x are
+    stepped, the Hessian being zero elsewhere (the parameters a group's F does not depend on)."""
     k = len(x)
     h = np.zeros((k, k))
-    for j in range(k):
+    for j in range(k) if columns is None else columns:
         step = 1e-5 * max(1.0, abs(x[j]))
         up, down = x.copy(), x.copy()
         up[j] += step
         down[j] -= step
         h[:, j] = (gradient(up) - gradient(down)) / (2 * step)
     return 0.5 * (h + h.T)
+
+
+def _groups_hessian(params: Sequence[Parameters], stats: Sequence[SampleStats], x: np.ndarray) -> np.ndarray:
+    """The Hessian of sum_g (N_g / N) F_g, group by group: F_g depends on its own group's parameters only, so
+    each group's gradient is differenced over those alone (G times fewer evaluations than differencing the
+    summed gradient over all of x)."""
+    n = sum(s.n for s in stats)
+    total = np.zeros((len(x), len(x)))
+    for p, s in zip(params, stats, strict=True):
+
+        def gradient(x_: np.ndarray, p=p, s=s) -> np.ndarray:
+            trial = evaluate(p, s, x_, derivs="gradient")
+            if trial is None:
+                raise np.linalg.LinAlgError("the implied covariance matrix is not positive definite near the estimates")
+            return trial.gradient
+
+        total += (s.n / n) * numerical_hessian(gradient, x, np.unique(p.index[p.index >= 0]))
+    return total
 
 
 def sandwich(information: np.ndarray, delta: np.ndarray, b1: np.ndarray, n: int) -> np.ndarray:
@@ -311,7 +331,7 @@ def mlr(params: Parameters, stats: SampleStats, state: MLState, centred: np.ndar
     not the robust ones (its ``information`` is "observed" only with ``se = "robust.huber.white"``)."""
 
     def gradient(x: np.ndarray) -> np.ndarray:
-        trial = evaluate(params, stats, x)
+        trial = evaluate(params, stats, x, derivs="gradient")
         if trial is None:
             raise np.linalg.LinAlgError("the implied covariance matrix is not positive definite near the estimates")
         return trial.gradient
@@ -397,16 +417,9 @@ def mlr_groups(params: Sequence[Parameters], stats: Sequence[SampleStats], state
         expected information ``state.information`` (lavaan's choice for MLR with ``se = "standard"`` or
         ``"none"``). The baseline's two informations coincide at its estimates.
     """
-
-    def gradient(x: np.ndarray) -> np.ndarray:
-        trial = evaluate_groups(list(params), list(stats), x)
-        if trial is None:
-            raise np.linalg.LinAlgError("the implied covariance matrix is not positive definite near the estimates")
-        return trial.gradient
-
-    information = numerical_hessian(gradient, state.x) if observed else state.information
-    a_inv = inverse(information)
     n = sum(s.n for s in stats)
+    information = _groups_hessian(params, stats, state.x) if observed else state.information
+    a_inv = inverse(information)
     b = np.zeros_like(information)
     trace_h1 = 0.0
     baseline_trace = 0.0
