@@ -113,11 +113,23 @@ def sample_moments(values: np.ndarray, indices: np.ndarray, *, unbiased: bool = 
     """
     indices = np.asarray(indices)
     n_draws, n = indices.shape
-    p = values.shape[1]
+    n_rows, p = values.shape
+    # A resample's moments are weighted moments of the rows, the weights its counts c_b: m_b = c_b X / n and
+    # S_b = c_b (x x') / n - m_b m_b'. One (B, N) x (N, p^2) product instead of gathering B x n x p values; the
+    # rows are centred at their overall mean first, so that the subtraction loses no digits.
+    centre = values.mean(axis=0)
+    x = values - centre
+    outer = (x[:, :, None] * x[:, None, :]).reshape(n_rows, p * p)
     cov, mean = np.empty((n_draws, p, p)), np.empty((n_draws, p))
-    block = max(1, _CHUNK_BYTES // (8 * n * p))  # resamples gathered at once (B x n x p can be large)
+    block = max(1, _CHUNK_BYTES // (8 * n_rows))  # resamples counted at once (B x N counts)
     for start in range(0, n_draws, block):
-        cov[start : start + block], mean[start : start + block] = moments(values[indices[start : start + block]])
+        rows = indices[start : start + block]
+        size = len(rows)
+        counts = np.bincount((rows + n_rows * np.arange(size)[:, None]).ravel(), minlength=size * n_rows)
+        counts = counts.reshape(size, n_rows) / n
+        m = counts @ x
+        cov[start : start + block] = (counts @ outer).reshape(size, p, p) - m[:, :, None] * m[:, None, :]
+        mean[start : start + block] = m + centre
     if unbiased:
         cov = cov * n / (n - 1)
     return cov, mean
