@@ -48,6 +48,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# One BLAS thread: the products of one fit are small, and a threaded BLAS stalls them whenever the other core is
+# busy (set before numpy loads its BLAS).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 import pandas as pd
 
@@ -336,13 +340,13 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 ANALYSIS = """\
-## Where the time goes, and what would close the gap
+## Where the time goes
 
-*(Written by hand as a template in `benchmarks/run.py`; the timings and the profile are filled in by the run,
-the shares quoted in the bullets come from cProfile runs of 2026-11-22 and may drift as iasem changes.)*
+*(Written by hand as a template in `benchmarks/run.py`; the timings and the profile are filled in by the run.)*
 
-The iasem case furthest from its target is **{worst}**: {worst_time} against a target of {worst_target}
-(x{worst_gap:.0f} too slow). cProfile of {profile_note}, iasem's functions by cumulative time:
+The iasem case closest to (or furthest beyond) its target is **{worst}**: {worst_time} against a target of
+{worst_target} (x{worst_gap:.1f} of the target). cProfile of {profile_note}, iasem's functions by cumulative
+time:
 
 ```text
 {profile}
@@ -354,49 +358,33 @@ and all functions by own time:
 {profile_own}
 ```
 
-A Monte Carlo replicate (d) takes ~{d_each}: about a third `iasem.simulate` (which parses the syntax and builds
-the population matrices again for every replicate) and two thirds `iasem.fit`, of which the optimisation
-(`engine/estimate.py: minimise`) is only about a third. The rest is fixed cost paid per call: the syntax is
-parsed into a parameter table twice per replicate (`syntax/partable.py`, about 15% of the time), the LISREL
-representation is rebuilt (`engine/lisrel.py: represent`), label equalities and constraint rows are
-re-derived, and the standardized solution and the fit measures are computed even with `se="none"`; much of it
-goes through pandas (half a million `isinstance` calls in 20 replicates are pandas indexing). No single
-function dominates the own-time list: the gap is the sum of many small per-call costs, not one hot loop.
+How the targets were reached, and what is left:
 
-What would reach the issue's targets on this 2-core machine:
+- **(a) one ML fit** ({a_time}; semopy {a_semopy}): the model text is parsed and represented once per text and
+  options (`sem.py`, cached, copy-on-write tables); the engine works on numpy arrays (parameter tables built
+  from lists); the information matrix and gradient are BLAS products in row blocks small enough for a
+  single-threaded BLAS; derivatives only for the rows of free parameters. About half of what is left is the
+  Fisher scoring itself (about 15 evaluations); the next factor 2-3 is the rank-two form of the derivatives
+  (below) in the single fit as well.
+- **(b) one WLSMV fit** ({b_time}): the bivariate tables are built once and shared by the polychoric and Gamma
+  steps; the scaled-shifted test uses trace identities. About half of what is left is the ordinal statistics
+  (polychorics by Newton's method over all pairs, Owen's T); iterating only the pairs not yet converged and
+  vectorising `ordinal_data` would take a few more milliseconds off.
+- **(c) 1000 bootstrap draws** ({c_time}): the refits run batched (`engine/batched.py`), with the
+  derivatives of Sigma in rank-two form (dSigma_k = a_k b_k' + b_k a_k', so the expected information is
+  X o X' + Y o Z, O(p^2 k + p k^2) per replicate instead of O(p^2 k^2)), split over one thread per core (numpy
+  releases the GIL; each replicate's arithmetic is its own, so no number changes).
+- **(d) 1000 Monte Carlo replicates** ({d_time}, {d_each} per replicate): `iasem.power` draws every
+  replicate's data from the population's Cholesky factor, refits all replicates batched with the chord method
+  (the information refreshed every third iteration; each iteration costs one gradient), computes every
+  replicate's standard errors from its expected information and the `:=` effects by a vectorised delta method,
+  in threads. It does more than the other tools' loops (standard errors, defined effects, the summary table).
 
-- **(a) one ML fit, < 10 ms** (now {a_time}; semopy, with standard errors and fit statistics, {a_semopy}). In a
-  profile of (a) about a quarter of the time is the parameter
-  table (`sem.py: _parameter_table`: syntax parsing, then `_defined_rows` for the `:=` effects), a quarter the
-  optimisation (17 function evaluations), and the rest standardized solution (twice), constraint checks,
-  sample statistics and result tables. Needed: cache the parsed parameter table and the LISREL index
-  arrays per (syntax, column set); keep the engine on numpy arrays (no DataFrame row access inside
-  `evaluate`, `free_positions`, `label_equalities`); compute the standardized solution, fit measures and
-  modification indices lazily on first access, as lavaan's `sem()` does.
-- **(b) one WLSMV fit, < 50 ms** (now {b_time}). The polychoric step (`engine/ordinal.py: ordinal_stats`:
-  thresholds, the 190 polychoric correlations and their asymptotic covariance) is only about a fifth of it;
-  the DWLS optimisation with its analytic Jacobian (`engine/dwls.py`, 15 evaluations) a quarter, and the
-  parameter table and standardized solution most of the rest. The remedies of (a) remove about a third
-  of it; the rest needs a cheaper `dwls.jacobian` (it builds the full derivative arrays of Sigma* at every
-  evaluation) and starting values from the ML fit of the polychoric matrix.
-- **(c) 1000 bootstrap draws, < 0.5 s** (now {c_time}). The refits are already batched
-  (`engine/batched.py`): about 90% of the time is the batched Fisher scoring (`batched.minimise`: 63 rounds,
-  113 batched evaluations of objective, gradient and information, the own time of `evaluate` 1.2 s and the
-  derivative arrays `derivatives` 0.5 s under the profiler) and 0.3 s the 1000 resampled covariance matrices
-  (`sample_moments`). Needed, for a factor 6: the two cores (two processes of 500 draws, x2), an evaluation
-  about 3x cheaper (the information matrix from the sparse LISREL derivatives instead of dense (draws, k, p, p)
-  arrays, and the inverse of Sigma shared with the objective), and the resampled moments as one weighted
-  `einsum` of the multinomial counts.
-- **(d) 1000 Monte Carlo replicates, < 1 s** (now {d_time}): 1 ms per replicate cannot come from a faster
-  `simulate` + `fit` loop. It needs `power()` (issue 5) built like the bootstrap: parse and represent the
-  model once, draw all replicates' data as one array from the population's Cholesky factor, compute the
-  1000 sample covariance matrices in one call, and fit them with the batched engine of (c), keeping only the
-  estimates, standard errors and test statistic per replicate. The batched bootstrap already fits 1000
-  covariance matrices of this model in {c_time}, so (d) would then cost about what (c) costs, and
-  closing (c)'s gap closes (d)'s.
+Measured with `OPENBLAS_NUM_THREADS=1` (set by this script): on this 2-core machine a multi-threaded BLAS only
+stalls the small products of one fit when the other core is busy.
 
-Note on (d) across tools: semopy's loop draws its data with numpy (cheaper than `iasem.simulate` or
-lavaan's `simulateData`), so its ratio flatters semopy by roughly the simulation share above.
+Note on (d) across tools: semopy's loop draws its data with numpy (cheaper than lavaan's `simulateData`), and
+both run with `se = "none"`.
 
 `benchmarks/bootstrap_batched.py` times the batched bootstrap refits against one refit per draw (and checks
 that both give the same draws).
@@ -532,7 +520,8 @@ What each tool does in each case:
 
 - **iasem**: `iasem.fit(...)`, which always computes estimates, standard errors, all fit measures and the
   standardized solution; (b) with `ordered=True` (WLSMV); (c) with `bootstrap=1000, seed=1` (batched refits,
-  percentile intervals); (d) `iasem.simulate(..., scale=None)` + `iasem.fit(..., se="none")` per replicate.
+  percentile intervals); (d) `iasem.power(model, [200], 1000, population=...)`: batched replicates with
+  standard errors, `:=` effects and the power table.
 - **lavaan**: `sem()` + `parameterEstimates(standardized = TRUE)` + `fitMeasures()`, timed inside R with
   `proc.time()`; (b) `ordered = <items>, estimator = "WLSMV"`; (c) `se = "bootstrap", bootstrap = 1000` and
   percentile intervals; (d) `simulateData()` from iasem's estimates + `sem(se = "none")` per replicate.
