@@ -12,6 +12,15 @@ import pandas as pd
 
 from iasem.instruments.instrument import Instrument
 
+#: The log checks that mean a problem with the file (the rest are notes, scoring and screening).
+PROBLEMS = {"out_of_range", "non_numeric", "unknown_label", "duplicate_id", "missing_column", "extra_column",
+            "truncated_row"}  # fmt: skip
+
+
+def problems(log: pd.DataFrame) -> pd.DataFrame:
+    """The log's entries about problems with the file."""
+    return log[log["check"].isin(PROBLEMS)]
+
 
 def answers(instrument: Instrument, n: int = 25, seed: int = 1, *, missing: float = 0.05) -> pd.DataFrame:
     """``n`` respondents' answers as given: one column per question (the option value, or None when skipped),

@@ -13,10 +13,10 @@ import pytest
 from iasem import load_instrument
 from iasem.errors import IasemError
 from iasem.responses import read_responses
-from iasem.responses.platforms import PLATFORMS, kobo
+from iasem.responses.platforms import kobo
 
-from .platform_writers_forms import IMPORT_PROBLEMS, kobo_csv, with_ids
-from .responses_support import answers, expected
+from .platform_writers_forms import kobo_csv, with_ids
+from .responses_support import answers, expected, problems
 
 SPECS = ["relational", "intersectoral"]
 VARIANTS = {
@@ -38,16 +38,6 @@ VARIANTS = {
 @pytest.fixture(scope="module", params=SPECS)
 def instrument(request):
     return load_instrument(request.param)
-
-
-def auto_detection_available() -> None:
-    """``platform="auto"`` asks every platform's reader; skip while one of them is not written yet."""
-    for module in PLATFORMS.values():
-        pytest.importorskip(f"iasem.responses.platforms.{module}")
-
-
-def problems(log: pd.DataFrame) -> pd.DataFrame:
-    return log[log["check"].isin(IMPORT_PROBLEMS)]
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -73,7 +63,6 @@ def test_round_trip(tmp_path, instrument, variant):
 
 @pytest.mark.parametrize("variant", ["xml-semicolon", "xml-comma", "labels-nl", "labels-en-hierarchy-details"])
 def test_auto_detects_kobo(tmp_path, instrument, variant):
-    auto_detection_available()
     given = with_ids(answers(instrument, n=12, seed=5))
     path = tmp_path / "data.csv"
     path.write_bytes(kobo_csv(given, instrument, **VARIANTS[variant]))

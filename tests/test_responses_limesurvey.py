@@ -11,8 +11,8 @@ from iasem.errors import IasemError
 from iasem.responses import read_responses
 from iasem.responses.platforms import HEAD_BYTES, detect, limesurvey, plain, qualtrics, redcap
 
-from .platform_writers import PROBLEMS, edit, limesurvey_csv, none_chosen
-from .responses_support import answers, expected
+from .platform_writers import edit, limesurvey_csv, none_chosen
+from .responses_support import answers, expected, problems
 
 VARIANTS = {
     "codes": {},
@@ -43,10 +43,6 @@ def write(tmp_path, data: bytes, name: str = "results-survey123456.csv"):
     path = tmp_path / name
     path.write_bytes(data)
     return path
-
-
-def problems(log: pd.DataFrame) -> pd.DataFrame:
-    return log[log["check"].isin(PROBLEMS)]
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

@@ -13,10 +13,10 @@ import pytest
 from iasem import load_instrument
 from iasem.errors import IasemError
 from iasem.responses import read_responses
-from iasem.responses.platforms import PLATFORMS, odk
+from iasem.responses.platforms import odk
 
-from .platform_writers_forms import IMPORT_PROBLEMS, odk_csv, odk_zip, with_ids
-from .responses_support import answers, expected
+from .platform_writers_forms import odk_csv, odk_zip, with_ids
+from .responses_support import answers, expected, problems
 
 SPECS = ["relational", "intersectoral"]
 VARIANTS = {
@@ -30,15 +30,6 @@ VARIANTS = {
 @pytest.fixture(scope="module", params=SPECS)
 def instrument(request):
     return load_instrument(request.param)
-
-
-def auto_detection_available() -> None:
-    for module in PLATFORMS.values():
-        pytest.importorskip(f"iasem.responses.platforms.{module}")
-
-
-def problems(log: pd.DataFrame) -> pd.DataFrame:
-    return log[log["check"].isin(IMPORT_PROBLEMS)]
 
 
 def check(result, given, instrument, *, durations: bool = True) -> None:
@@ -73,7 +64,6 @@ def test_round_trip_from_the_zip(tmp_path, instrument):
 
 @pytest.mark.parametrize("variant", ["groups", "no-group-names", "zip"])
 def test_auto_detects_odk(tmp_path, instrument, variant):
-    auto_detection_available()
     given = with_ids(answers(instrument, n=12, seed=8), prefix="uuid:")
     table = odk_csv(given, instrument, groups=variant != "no-group-names")
     path = tmp_path / ("export.zip" if variant == "zip" else "export.csv")

@@ -13,8 +13,8 @@ from iasem.errors import IasemError
 from iasem.responses import read_responses
 from iasem.responses.platforms import HEAD_BYTES, detect, limesurvey, qualtrics, redcap
 
-from .platform_writers import PROBLEMS, edit, qualtrics_csv, qualtrics_ids
-from .responses_support import answers, expected
+from .platform_writers import edit, qualtrics_csv, qualtrics_ids
+from .responses_support import answers, expected, problems
 
 VARIANTS = {
     "numeric-en": {},
@@ -42,10 +42,6 @@ def write(tmp_path, data: bytes, name: str = "survey_export.csv"):
     path = tmp_path / name
     path.write_bytes(data)
     return path
-
-
-def problems(log: pd.DataFrame) -> pd.DataFrame:
-    return log[log["check"].isin(PROBLEMS)]
 
 
 def matrix_tag(instrument, k: int = 1) -> str:

@@ -11,8 +11,8 @@ from iasem.errors import IasemError
 from iasem.responses import read_responses
 from iasem.responses.platforms import HEAD_BYTES, detect, limesurvey, qualtrics, redcap
 
-from .platform_writers import PROBLEMS, edit, none_chosen, redcap_csv
-from .responses_support import answers, expected
+from .platform_writers import edit, none_chosen, redcap_csv
+from .responses_support import answers, expected, problems
 
 VARIANTS = {
     "raw": {},
@@ -37,10 +37,6 @@ def write(tmp_path, data: bytes, name: str = "PROJECT_DATA_2024-03-01.csv"):
     path = tmp_path / name
     path.write_bytes(data)
     return path
-
-
-def problems(log: pd.DataFrame) -> pd.DataFrame:
-    return log[log["check"].isin(PROBLEMS)]
 
 
 def want(given, instrument):

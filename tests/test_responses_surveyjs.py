@@ -17,10 +17,10 @@ from iasem import load_instrument
 from iasem.errors import IasemError
 from iasem.instruments.export import surveyjs as surveyjs_export
 from iasem.responses import read_responses
-from iasem.responses.platforms import PLATFORMS, surveyjs
+from iasem.responses.platforms import surveyjs
 
-from .platform_writers_forms import IMPORT_PROBLEMS, surveyjs_data, surveyjs_file, surveyjs_records, with_ids
-from .responses_support import answers, expected
+from .platform_writers_forms import surveyjs_data, surveyjs_file, surveyjs_records, with_ids
+from .responses_support import answers, expected, problems
 
 SPECS = ["relational", "intersectoral"]
 JS_DIR = Path(__file__).parent / "js"
@@ -36,15 +36,6 @@ VARIANTS = {
 @pytest.fixture(scope="module", params=SPECS)
 def instrument(request):
     return load_instrument(request.param)
-
-
-def auto_detection_available() -> None:
-    for module in PLATFORMS.values():
-        pytest.importorskip(f"iasem.responses.platforms.{module}")
-
-
-def problems(log: pd.DataFrame) -> pd.DataFrame:
-    return log[log["check"].isin(IMPORT_PROBLEMS)]
 
 
 def write(tmp_path, given, instrument, *, shape="list", ids="field", labels=None) -> Path:
@@ -87,7 +78,6 @@ def test_single_result_object(tmp_path, instrument):
 
 @pytest.mark.parametrize("variant", ["list-values-id-field", "ndjson-en-labels-id-field"])
 def test_auto_detects_surveyjs(tmp_path, instrument, variant):
-    auto_detection_available()
     given = with_ids(answers(instrument, n=10, seed=9))
     path = write(tmp_path, given, instrument, **VARIANTS[variant])
     result = read_responses(path, instrument)

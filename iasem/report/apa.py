@@ -14,6 +14,15 @@ import math
 MINUS = "\u2212"
 
 
+def _float(value: object) -> float | None:
+    """The value as a float, None when it is missing or not a number."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
 def number(value: object, decimals: int = 2, *, leading_zero: bool = True) -> str:
     """A number with ``decimals`` decimals, a true minus sign, and (optionally) no leading zero; "" when
     missing.
@@ -21,12 +30,9 @@ def number(value: object, decimals: int = 2, *, leading_zero: bool = True) -> st
     >>> number(0.4567), number(-0.4567, leading_zero=False), number(12.3, 1), number(float("nan"))
     ('0.46', '−.46', '12.3', '')
     """
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "" if value is None else str(value)
-    if math.isnan(x):
-        return ""
+    x = _float(value)
+    if x is None:
+        return "" if value is None or isinstance(value, float) or not str(value).strip() else str(value)
     text = f"{x:.{decimals}f}"
     if text.lstrip("-") == f"{0:.{decimals}f}":
         text = text.lstrip("-")  # no "-0.00"
@@ -41,11 +47,8 @@ def p_value(p: object) -> str:
     >>> p_value(0.0312), p_value(0.00002), p_value(1.0)
     ('.031', '< .001', '1.000')
     """
-    try:
-        x = float(p)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    if math.isnan(x):
+    x = _float(p)
+    if x is None:
         return ""
     return "< .001" if x < 0.001 else number(x, 3, leading_zero=False)
 
@@ -66,10 +69,7 @@ def stars(p: object) -> str:
     >>> stars(0.03), stars(0.0004), stars(0.2)
     ('*', '***', '')
     """
-    try:
-        x = float(p)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    if math.isnan(x):
+    x = _float(p)
+    if x is None:
         return ""
     return "***" if x < 0.001 else "**" if x < 0.01 else "*" if x < 0.05 else ""

@@ -76,7 +76,7 @@ def render(instrument: Instrument, lang: str) -> dict[str, bytes]:
     rows += _survey_rows(languages)
     for language in languages:
         rows += _language_rows(instrument, language)
-    codes = _page_codes(instrument)
+    codes = page_codes(instrument)
     consent = codes.pop(None)
     for language in languages:
         rows += _structure_rows(instrument, language, consent, codes)
@@ -100,7 +100,7 @@ def question_code(name: str, taken: set[str]) -> str:
     return code
 
 
-def _page_codes(instrument: Instrument) -> dict[str | None, str]:
+def page_codes(instrument: Instrument) -> dict[str | None, str]:
     """Question codes of the consent question (key None) and of each matrix page (by page name).
 
     Question codes share one namespace, subquestion codes live within their question: a page code must

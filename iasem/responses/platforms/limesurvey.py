@@ -43,7 +43,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...instruments.export.limesurvey import CONSENT_QUESTION, question_code
+from ...instruments.export.limesurvey import CONSENT_QUESTION, page_codes
 from ...instruments.instrument import Instrument
 from ..answers import normal
 from . import PlatformExport
@@ -161,17 +161,6 @@ def targets(instrument: Instrument) -> tuple[dict[str, tuple], dict[str, tuple]]
             for lang in instrument.languages:
                 by_text[text_key(q.text[lang])] = ("question", q.code)
     return by_code, by_text
-
-
-def page_codes(instrument: Instrument) -> dict[str | None, str]:
-    """The LimeSurvey question codes of iasem's export: the consent question (key None) and each matrix
-    page that is an array (by page name), claimed in the export's order."""
-    taken = {q.code for q in instrument.questions if q.kind == "background"}
-    codes: dict[str | None, str] = {None: question_code("consent", taken)}
-    for page in instrument.pages:
-        if page.kind == "matrix" and page.scale.options:
-            codes[page.name] = question_code(page.name, taken)
-    return codes
 
 
 def text_key(text: str) -> str:
