@@ -24,6 +24,7 @@ formats survey platforms import.
 Validate the instruments and fit the structural models with lavaan's numbers.
 
 examples:
+  iasem run                                   # the whole chain on the embedded example data
   iasem instrument list
   iasem instrument check relational
   iasem instrument build relational --format all --lang nl --out questionnaires/
@@ -262,6 +263,15 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import run
+
+    summary = run(args.out, data=args.data, instrument=args.instrument, force=args.force, lang=args.lang,
+                  progress=False if args.quiet else None)  # fmt: skip
+    print(summary.text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iasem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -379,6 +389,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=_responses_import)
+
+    p = commands.add_parser(
+        "run",
+        help="the whole chain in one command: instruments, responses, validation, models, report",
+        description="Build the instruments in every format, read the responses through the import and screening, "
+        "validate the measurement, fit the structural models with bootstrap CIs and render the report. Without "
+        "--data and --instrument it runs on the embedded example data.",
+    )
+    p.add_argument("--out", "-o", default="iasem-results", metavar="DIR", help="output folder (default iasem-results)")
+    p.add_argument("--data", metavar="FILE", help="your export (with --instrument)")
+    p.add_argument("--instrument", metavar="SPEC", help="the instrument your export answers (with --data)")
+    p.add_argument("--lang", default="en", choices=["en", "nl"], help="the report's language")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=_run)
 
     p = commands.add_parser(
         "report",
