@@ -63,6 +63,25 @@ class Parameters:
         np.add.at(out, self.index[self._free_rows], per_row)
         return out
 
+    @cached_property
+    def active(self) -> np.ndarray:
+        """The elements of x this mapping's rows use (a group's own parameters and the shared ones); the
+        derivatives by every other element are zero."""
+        return np.unique(self.index[self._free_rows])
+
+    def active_derivatives(self, mats: Matrices) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`x_derivatives` for the elements of :attr:`active` only, in that order: with groups, each
+        group's derivatives without the other groups' all-zero slices."""
+        if len(self.active) == self.n_free:
+            return self.x_derivatives(mats)
+        d_sigma, d_mu = derivatives(self.rep, mats, self.plan)
+        position = np.searchsorted(self.active, self.index[self._free_rows])
+        out_sigma = np.zeros((len(self.active), *d_sigma.shape[1:]))
+        out_mu = np.zeros((len(self.active), *d_mu.shape[1:]))
+        np.add.at(out_sigma, position, d_sigma)
+        np.add.at(out_mu, position, d_mu)
+        return out_sigma, out_mu
+
     def x_derivatives(self, mats: Matrices) -> tuple[np.ndarray, np.ndarray]:
         """dSigma/dx and dmu/dx: ``reduce`` of :func:`derivatives`, computing only the slices that reach x."""
         d_sigma, d_mu = derivatives(self.rep, mats, self.plan)
@@ -216,18 +235,26 @@ def evaluate(params: Parameters, stats: SampleStats, x: np.ndarray, *, derivs: b
     state = MLState(x, mats, sigma, mu, 0.5 * f, np.empty(0), np.empty(0))
     if not derivs:
         return state
-    d_sigma, d_mu = params.x_derivatives(mats)
+    # Only the parameters this model's rows use (with groups: the group's own and the shared ones); the
+    # gradient and information are zero elsewhere.
+    active = params.active
+    d_sigma, d_mu = params.active_derivatives(mats)
     k, p = len(d_sigma), stats.p
     g_matrix = sigma_inv - sigma_inv @ (stats.cov + np.outer(resid, resid)) @ sigma_inv
     # The traces tr(G dSigma_k) and tr(V_k V_l) as matrix products of the flattened slices (BLAS, not einsum).
-    gradient = d_sigma.reshape(k, p * p) @ g_matrix.ravel() - 2.0 * d_mu @ (sigma_inv @ resid)
+    gradient = np.zeros(params.n_free)
+    gradient[active] = 0.5 * (d_sigma.reshape(k, p * p) @ g_matrix.ravel() - 2.0 * d_mu @ (sigma_inv @ resid))
+    state.gradient = gradient
     if derivs == "gradient":
-        state.gradient = 0.5 * gradient
         return state
     v = sigma_inv @ d_sigma  # (k, p, p)
-    information = 0.5 * matmul_by_rows(v.reshape(k, p * p), v.transpose(0, 2, 1).reshape(k, p * p).T)
-    information += d_mu @ sigma_inv @ d_mu.T
-    state.gradient, state.information = 0.5 * gradient, information
+    block = 0.5 * matmul_by_rows(v.reshape(k, p * p), v.transpose(0, 2, 1).reshape(k, p * p).T)
+    block += d_mu @ sigma_inv @ d_mu.T
+    if k == params.n_free:
+        state.information = block
+    else:
+        state.information = np.zeros((params.n_free, params.n_free))
+        state.information[np.ix_(active, active)] = block
     return state
 
 
