@@ -312,10 +312,10 @@ def fit_table(
     """Fit indices with the cutoffs used and their verdicts (robust/scaled versions where the estimator has
     them, as :func:`iasem.validate` reports them)."""
     from ..validation.cutoffs import Cutoffs
-    from ..validation.report import _fit_table
+    from ..validation.report import fit_verdicts
 
     rules = cutoffs if isinstance(cutoffs, Cutoffs) else Cutoffs(**(cutoffs or {}))
-    verdicts = _fit_table(result, rules)
+    verdicts = fit_verdicts(result, rules)
     fm = result.fit_measures
     suffix = ".robust" if "cfi.robust" in fm and np.isfinite(fm.get("cfi.robust", np.nan)) else ""
     scaled = ".scaled" if np.isfinite(fm.get("chisq.scaled", np.nan)) else ""
@@ -375,27 +375,9 @@ def paths_table(result, lang: str = "en", *, table_id: str = "paths", title: str
         if head != last:
             groups[len(rows)] = (f"{text('group', lang)} {r['group']}: " if multi else "") + f"{r['lhs']} ←"
             last = head
-        rows.append(
-            [
-                str(r["rhs"]),
-                r["label"] or "",
-                number(r["est"]),
-                number(r["se"]),
-                number(r["std.all"], leading_zero=False),
-                p_value(r["pvalue"]),
-                interval(r["ci.lower"], r["ci.upper"]),
-            ]
-        )
+        rows.append([str(r["rhs"]), r["label"] or "", *_estimate_cells(r)])
     boot = getattr(result, "boot", None) is not None
-    columns = [
-        text("predictor", lang),
-        text("label", lang),
-        "B",
-        "SE",
-        "β",
-        "p",
-        "95% CI" + (" [boot]" if boot else ""),
-    ]
+    columns = [text("predictor", lang), text("label", lang), *_estimate_columns(boot)]
     note = text("paths_note_boot" if boot else "paths_note", lang).format(
         estimator=result.estimator, n=result.nobs, draws=_draws(result)
     )
@@ -416,28 +398,9 @@ def indirect_table(result, lang: str = "en", *, table_id: str = "indirect", titl
     the fit was bootstrapped)."""
     params = result.params
     defined = params[params["op"] == ":="]
-    rows = [
-        [
-            str(r["lhs"]),
-            str(r["rhs"]),
-            number(r["est"]),
-            number(r["se"]),
-            number(r["std.all"], leading_zero=False),
-            p_value(r["pvalue"]),
-            interval(r["ci.lower"], r["ci.upper"]),
-        ]
-        for r in defined.to_dict("records")
-    ]
+    rows = [[str(r["lhs"]), str(r["rhs"]), *_estimate_cells(r)] for r in defined.to_dict("records")]
     boot = getattr(result, "boot", None) is not None
-    columns = [
-        text("effect", lang),
-        text("definition", lang),
-        "B",
-        "SE",
-        "β",
-        "p",
-        "95% CI" + (" [boot]" if boot else ""),
-    ]
+    columns = [text("effect", lang), text("definition", lang), *_estimate_columns(boot)]
     note = text("indirect_note_boot" if boot else "indirect_note", lang).format(draws=_draws(result))
     return ReportTable(
         table_id,
@@ -449,6 +412,16 @@ def indirect_table(result, lang: str = "en", *, table_id: str = "indirect", titl
         {},
         defined.reset_index(drop=True),
     )
+
+
+def _estimate_cells(row: dict) -> list[str]:
+    """B, SE, beta, p and the 95 % CI of one parameter row, as APA prints them."""
+    return [number(row["est"]), number(row["se"]), number(row["std.all"], leading_zero=False),
+            p_value(row["pvalue"]), interval(row["ci.lower"], row["ci.upper"])]  # fmt: skip
+
+
+def _estimate_columns(boot: bool) -> list[str]:
+    return ["B", "SE", "β", "p", "95% CI" + (" [boot]" if boot else "")]
 
 
 def _draws(result) -> int:

@@ -245,13 +245,13 @@ def validate(
     notes += [f"CFA: {w}" for w in cfa.warnings]
     if factor_analysis is not None:
         notes += [f"EFA: {w}" for w in factor_analysis.warnings]
-    fit_table = _fit_table(cfa, rules)
+    fit_table = fit_verdicts(cfa, rules)
     verdicts = _verdicts(rel, discriminant, fl, fit_table, steps, rules)
     return MeasurementReport(constructs, items, rel, discriminant, fl, cfa, fit_table, verdicts, rules,
                              factor_analysis, steps, notes)  # fmt: skip
 
 
-def _fit_table(cfa: SEMResult, rules: Cutoffs) -> pd.DataFrame:
+def fit_verdicts(cfa: SEMResult, rules: Cutoffs) -> pd.DataFrame:
     """The CFA's fit indices (robust versions where the estimator has them) against Hu & Bentler (1999)."""
     measures = cfa.fit_measures
     rows = []
