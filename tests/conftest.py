@@ -1,8 +1,15 @@
-"""Shared fixtures: temporary specs and banks for error cases, and the location of ../shared."""
+"""Shared fixtures: temporary specs and banks for error cases, the location of ../shared, and iasem installed
+from its wheel with ``iasem run`` done once per session in an empty directory."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import sysconfig
 import textwrap
+import venv
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -173,3 +180,63 @@ def plain(cell: str) -> str:
 
 def collapse(text: str) -> str:
     return " ".join(text.split())
+
+
+@dataclass
+class Installed:
+    """iasem installed from its wheel into a fresh virtual environment."""
+
+    wheel: Path
+    python: Path
+    iasem: Path
+    env: dict[str, str]  # the environment to run it with (no PYTHONPATH pointing back at the checkout)
+
+    def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.iasem), *args], cwd=cwd, capture_output=True, text=True, env=self.env)
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory) -> Installed:
+    """Build the wheel and install it (without dependencies: those come from the test environment, so no
+    network is needed) into a new virtual environment."""
+    pytest.importorskip("hatchling")
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("iasem-*.whl")
+    env_dir = tmp_path_factory.mktemp("venv")
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    # iasem itself only from the wheel, which the new environment's own site-packages puts first on sys.path.
+    Path(site, "_deps_from_test_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([python, "-m", "pip", "install", "--no-deps", "--quiet", str(wheel)], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return Installed(wheel, python, env_dir / "bin" / "iasem", env)
+
+
+@dataclass
+class ExampleRun:
+    """``iasem run`` on the embedded example data, from the installed wheel, in an empty directory."""
+
+    cwd: Path
+    out: Path
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def example_run(installed: Installed, tmp_path_factory) -> ExampleRun:
+    """The whole pipeline once per session (about half a minute); the tests read its outputs."""
+    cwd = tmp_path_factory.mktemp("empty")
+    result = installed.run("run", "--quiet", cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return ExampleRun(cwd, cwd / "iasem-results", result.stdout, result.stderr)

@@ -31,11 +31,12 @@ class Parameters:
 
     def __post_init__(self) -> None:
         self._free_rows = np.flatnonzero(self.index >= 0)
-        # Without equality constraints every element of x has one row, and reduce is a plain gather.
         targets = self.index[self._free_rows]
-        self._one_row_each = len(targets) == self.n_free and len(np.unique(targets)) == self.n_free
-        self._row_of_x = np.empty(self.n_free, dtype=int)
-        self._row_of_x[targets] = self._free_rows
+        # The derivative plan runs over the free rows sorted by their element of x, so that the rows of one
+        # element (shared labels) sit together and sum by a reduceat instead of a scatter-add.
+        order = np.argsort(targets, kind="stable")
+        self._plan_rows = self._free_rows[order]
+        self.active, self._starts = np.unique(targets[order], return_index=True)
 
     def row_values(self, x: np.ndarray) -> np.ndarray:
         values = self.fixed_values.copy()
@@ -44,43 +45,34 @@ class Parameters:
         return values
 
     def reduce(self, per_row: np.ndarray) -> np.ndarray:
-        """Sum per-row derivatives (leading axis) into derivatives with respect to x."""
-        if self._one_row_each:
-            return per_row[self._row_of_x]
-        return self.reduce_planned(per_row[self._free_rows])
+        """Sum per-row derivatives (leading axis: every model row) into derivatives with respect to x."""
+        return self.reduce_planned(per_row[self._plan_rows])
 
     @cached_property
     def plan(self) -> DerivativePlan:
-        """The rows :meth:`x_derivatives` differentiates: one per element of x (in x's order) where each has
-        one row, else every free row (summed into x by :meth:`reduce_planned`)."""
-        return self.rep.plan(self._row_of_x if self._one_row_each else self._free_rows)
+        """The rows :meth:`x_derivatives` differentiates: the free rows, ordered by their element of x."""
+        return self.rep.plan(self._plan_rows)
+
+    def _reduce_active(self, per_row: np.ndarray) -> np.ndarray:
+        if len(self._starts) == len(per_row):
+            return per_row
+        return np.add.reduceat(per_row, self._starts, axis=0)
 
     def reduce_planned(self, per_row: np.ndarray) -> np.ndarray:
         """:meth:`reduce` for derivatives of the rows of :attr:`plan` only."""
-        if self._one_row_each:
-            return per_row
+        summed = self._reduce_active(per_row)
+        if len(self.active) == self.n_free:
+            return summed
         out = np.zeros((self.n_free, *per_row.shape[1:]))
-        np.add.at(out, self.index[self._free_rows], per_row)
+        out[self.active] = summed
         return out
 
-    @cached_property
-    def active(self) -> np.ndarray:
-        """The elements of x this mapping's rows use (a group's own parameters and the shared ones); the
-        derivatives by every other element are zero."""
-        return np.unique(self.index[self._free_rows])
-
     def active_derivatives(self, mats: Matrices) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`x_derivatives` for the elements of :attr:`active` only, in that order: with groups, each
-        group's derivatives without the other groups' all-zero slices."""
-        if len(self.active) == self.n_free:
-            return self.x_derivatives(mats)
+        """:meth:`x_derivatives` for the elements of :attr:`active` only (the elements of x this mapping's
+        rows use: a group's own parameters and the shared ones), in that order: with groups, each group's
+        derivatives without the other groups' all-zero slices."""
         d_sigma, d_mu = derivatives(self.rep, mats, self.plan)
-        position = np.searchsorted(self.active, self.index[self._free_rows])
-        out_sigma = np.zeros((len(self.active), *d_sigma.shape[1:]))
-        out_mu = np.zeros((len(self.active), *d_mu.shape[1:]))
-        np.add.at(out_sigma, position, d_sigma)
-        np.add.at(out_mu, position, d_mu)
-        return out_sigma, out_mu
+        return self._reduce_active(d_sigma), self._reduce_active(d_mu)
 
     def x_derivatives(self, mats: Matrices) -> tuple[np.ndarray, np.ndarray]:
         """dSigma/dx and dmu/dx: ``reduce`` of :func:`derivatives`, computing only the slices that reach x."""

@@ -345,11 +345,9 @@ def h1_information(data: MissingData, mu: np.ndarray, sigma: np.ndarray) -> np.n
         d[o] = pat.mean - mu[o]
         t = np.zeros((p, p))
         t[np.ix_(o, o)] = pat.cov + np.outer(pat.mean - mu[o], pat.mean - mu[o])
-        wtw = w @ t @ w
-        h = np.kron(w, wtw) - 0.5 * np.kron(w, w)
         out[:p, :p] += pat.n * w
         out[:p, p:] += pat.n * np.kron(d @ w, w) @ d_mat
-        out[p:, p:] += pat.n * d_mat.T @ (0.5 * (h + h.T)) @ d_mat
+        out[p:, p:] += pat.n * (robust.duplication_sandwich(w, w @ t @ w) - 0.5 * robust.duplication_sandwich(w, w))
     out[p:, :p] = out[:p, p:].T
     return out / data.n
 

@@ -35,6 +35,7 @@ from ..errors import IasemError
 from .estimate import unsupported_constraints
 from .fitted import FittedModel
 from .lisrel import derivatives
+from .robust import duplication_sandwich
 
 KINDS = ("standardized", "normalized")
 NEAR_ZERO = 1e-5  # lavaan: residuals smaller than this are not divided by their standard error
@@ -214,14 +215,10 @@ def _gamma(cov: np.ndarray, meanstructure: bool) -> np.ndarray:
 def _h1_information(sigma: np.ndarray, meanstructure: bool) -> np.ndarray:
     """The expected information of (mu, vech Sigma) for one observation at Sigma: 0.5 D'(S^-1 (x) S^-1) D."""
     inv = np.linalg.inv(sigma)
-    rows, cols = _vech_indices(len(sigma))
-    # tr(S^-1 E_ij S^-1 E_kl) for the symmetric unit matrices E, with weight 2 for each off-diagonal element
-    weight = np.where(rows == cols, 1.0, 2.0)
-    a = inv[np.ix_(rows, rows)] * inv[np.ix_(cols, cols)] + inv[np.ix_(rows, cols)] * inv[np.ix_(cols, rows)]
-    info = 0.25 * np.outer(weight, weight) * a
+    info = 0.5 * duplication_sandwich(inv, inv, _vech_indices(len(sigma)))
     if not meanstructure:
         return info
-    p, q = len(sigma), len(rows)
+    p, q = len(sigma), len(info)
     out = np.zeros((p + q, p + q))
     out[:p, :p] = inv
     out[p:, p:] = info

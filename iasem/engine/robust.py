@@ -88,15 +88,30 @@ def duplication(p: int) -> np.ndarray:
     return d
 
 
+def duplication_sandwich(a: np.ndarray, b: np.ndarray, vech: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """D' (A (x) B) D for symmetric A and B, without the p^2 x p^2 Kronecker product; ``vech`` gives the row and
+    column of each vech element (default :func:`_vech_indices`'s order).
+
+    With vech positions (i, j) and (k, l), D's columns hold ones at vec positions (i, j) and (j, i), so
+
+        [D' (A (x) B) D]_(ij),(kl) = A_jl B_ik + A_jk B_il + A_il B_jk + A_ik B_jl,
+
+    each of the two positions counted once where i = j (or k = l): halve those rows (columns).
+    """
+    rows, cols = _vech_indices(a.shape[0]) if vech is None else vech
+    r, c = rows[:, None], cols[:, None]
+    r_, c_ = rows[None, :], cols[None, :]
+    out = a[c, c_] * b[r, r_] + a[c, r_] * b[r, c_] + a[r, c_] * b[c, r_] + a[r, r_] * b[c, c_]
+    half = np.where(rows == cols, 0.5, 1.0)
+    out *= half[:, None] * half[None, :]
+    return 0.5 * (out + out.T)
+
+
 def h1_information(sigma: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """The observed information of the unrestricted covariance model, per observation, at ``sigma``."""
-    p = sigma.shape[0]
+    """The observed information of the unrestricted covariance model, per observation, at ``sigma``:
+    D' [Sigma^-1 (x) Sigma^-1 S Sigma^-1 - 1/2 Sigma^-1 (x) Sigma^-1] D."""
     s_inv = np.linalg.inv(sigma)
-    w = s_inv @ cov @ s_inv
-    d = duplication(p)
-    h = np.kron(s_inv, w) - 0.5 * np.kron(s_inv, s_inv)
-    h = 0.5 * (h + h.T)
-    return d.T @ h @ d
+    return duplication_sandwich(s_inv, s_inv @ cov @ s_inv) - 0.5 * duplication_sandwich(s_inv, s_inv)
 
 
 def h1_scores(sigma: np.ndarray, centred: np.ndarray) -> np.ndarray:
@@ -145,7 +160,7 @@ def _groups_hessian(params: Sequence[Parameters], stats: Sequence[SampleStats], 
                 raise np.linalg.LinAlgError("the implied covariance matrix is not positive definite near the estimates")
             return trial.gradient
 
-        total += (s.n / n) * numerical_hessian(gradient, x, np.unique(p.index[p.index >= 0]))
+        total += (s.n / n) * numerical_hessian(gradient, x, p.active)
     return total
 
 
@@ -369,11 +384,10 @@ def mean_h1_information(sigma: np.ndarray) -> np.ndarray:
     observed one."""
     p = sigma.shape[0]
     s_inv = np.linalg.inv(sigma)
-    d = duplication(p)
     k = p * (p + 1) // 2
     out = np.zeros((p + k, p + k))
     out[:p, :p] = s_inv
-    out[p:, p:] = 0.5 * d.T @ np.kron(s_inv, s_inv) @ d
+    out[p:, p:] = 0.5 * duplication_sandwich(s_inv, s_inv)
     return out
 
 
