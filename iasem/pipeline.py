@@ -8,7 +8,9 @@ On the embedded example data (``data/``, simulated from the shipped models) it:
 3. validates the measurement of each instrument (:func:`iasem.validate`; across alliance types for the
    intersectoral one: measurement invariance);
 4. fits ``relational_trust``, ``relational_social_capital`` and ``intersectoral_performance`` with bootstrap
-   confidence intervals for the indirect effects;
+   confidence intervals for the indirect effects; the last across alliance types (``group="atype"``), each type
+   with its own paths and indirect effects (:func:`iasem.syntax.groups.per_group_labels`), resampled within
+   types;
 5. renders the full report (HTML, Markdown, LaTeX, DOCX) and keeps its results folder.
 
 With ``data`` and ``instrument`` it runs the same chain on your own export: that instrument, your responses,
@@ -173,8 +175,10 @@ def _measurement(plan, out: Path, force: bool, responses: dict, measurement: dic
 def _models(plan, out: Path, force: bool, responses: dict, fits: dict, seed: int, notes: list[str]) -> list[Path]:
     import json
 
+    from .engine import multigroup
     from .files import write_text
-    from .sem import fit
+    from .sem import fit, model_text
+    from .syntax.groups import per_group_labels
 
     written = []
     for instrument, _, group, models, _ in plan:
@@ -182,11 +186,14 @@ def _models(plan, out: Path, force: bool, responses: dict, fits: dict, seed: int
         items = [q.code for q in instrument.likert_questions]
         frame = frame.assign(**{c: frame[c].astype("float64") for c in items})
         for model, draws in models:
-            result = fit(model, frame, bootstrap=draws, seed=seed)
-            if group is not None:
-                notes.append(f"{model}: fitted on all alliance types together (bootstrap CIs with groups and := "
-                             f"effects per group are not available yet); the invariance across {group} is in "
-                             "the measurement report")  # fmt: skip
+            if group is None:
+                result = fit(model, frame, bootstrap=draws, seed=seed)
+            else:
+                # Each alliance type its own paths and indirect effects (a single label would hold a path
+                # equal across the groups): labels and := rewritten per group, rows resampled within groups.
+                frame = frame.assign(**{group: frame[group].astype(str)})
+                text = per_group_labels(model_text(model), multigroup.group_labels(frame, group))
+                result = fit(text, frame, group=group, bootstrap=draws, seed=seed)
             fits[model] = result
             folder = out / "models" / model
             files = {"params.csv": result.params.to_csv(index=False),

@@ -16,7 +16,7 @@ from scipy import special
 from scipy import stats as st
 
 from . import fit_measures as fm
-from .engine import bootstrap, dwls, fiml, ls, multigroup, ordinal, robust
+from .engine import bootstrap, bootstrap_groups, dwls, fiml, ls, multigroup, ordinal, robust
 from .engine.constraints import fit_constrained, has_general_constraints
 from .engine.defined import evaluate_expression
 from .engine.estimate import (
@@ -202,9 +202,9 @@ def check_options(*, estimator: str, missing: str, ordered, group, group_equal, 
         raise IasemError(f"bootstrap={bootstrap} draws give bootstrap standard errors, not se={se!r}")
     if se == "bootstrap":
         bootstrap = int(bootstrap) or DEFAULT_DRAWS
-        if group is not None or missing != "listwise" or ordered:
-            raise IasemError("bootstrap standard errors are available for one group of complete, continuous data "
-                             "only (no group=, missing='listwise', no ordered=)")  # fmt: skip
+        if missing != "listwise" or ordered:
+            raise IasemError("bootstrap standard errors are available for complete, continuous data only "
+                             "(missing='listwise', no ordered=)")  # fmt: skip
         if estimator == "MLR":
             raise IasemError("bootstrap standard errors need estimator='ML' (MLR's estimates are ML's), as lavaan")
     if se == "robust" and estimator in ("GLS", "ULS"):
@@ -481,10 +481,17 @@ def _fit_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
     """The multi-group path (ML or MLR, listwise or FIML): one parameter table for all groups, x shared through
     equalities."""
     group, group_equal, std_lv, level = options.group, options.group_equal, options.std_lv, options.level
-    if any(f.op in (":=", "==", "<", ">") for f in formulas):
-        raise IasemError("defined parameters and constraints (:=, ==, <, >) with groups are not available yet")
+    if any(f.op in ("==", "<", ">") for f in formulas):
+        raise IasemError("constraints (==, <, >) with groups are not available yet; shared labels (and "
+                         "group_equal) hold parameters equal across groups")  # fmt: skip
     roles = variable_roles(formulas)
     estimator, robust_se = options.estimator, options.se == "robust"
+    if options.se == "bootstrap" and (options.missing == "fiml" or roles.ov_x):
+        raise IasemError("bootstrap standard errors with groups are available for complete data without exogenous "
+                         "observed covariates (missing='listwise')")  # fmt: skip
+    if options.se == "bootstrap" and options.ci == "bca":
+        raise IasemError("BCa intervals with groups are not available yet (its jackknife would change a group's "
+                         "size); use ci='percentile'")  # fmt: skip
     if (estimator == "MLR" or robust_se) and roles.ov_x:
         raise IasemError(f"estimator={estimator!r} (se={options.se!r}) with exogenous observed covariates "
                          f"({', '.join(roles.ov_x)}) and groups is not available yet")  # fmt: skip
@@ -527,11 +534,24 @@ def _fit_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
             vcov = robust.robust_sem(params, stats, state.groups, values, state.information, meanstructure=True)
     if options.se == "none":
         vcov = None
-    estimates = pd.concat(
-        [_parameter_table(table, rep, p, st_g, vcov, s, level, group=g)
-         for g, (rep, p, st_g, s) in enumerate(zip(reps, params, state.groups, stats, strict=True), start=1)],
-        ignore_index=True,
-    )  # fmt: skip
+    parts = [
+        _parameter_table(table, rep, p, st_g, vcov, s, level, group=g, defined=False)
+        for g, (rep, p, st_g, s) in enumerate(zip(reps, params, state.groups, stats, strict=True), start=1)
+    ]
+    stacked = _StackedGroups(params, [len(part) for part in parts])
+    expressions = _defined_expressions(table)
+    if expressions:  # once, over every group's labelled rows (lavaan's := rows, group 0)
+        parts.append(_defined_table(expressions, pd.concat(parts, ignore_index=True), stacked, state.x, vcov, level))
+    estimates = pd.concat(parts, ignore_index=True)
+    if options.se == "bootstrap":
+        values = multigroup.group_values(data, group, roles.ov)
+        labels_of_rows = estimates["label"].tolist()[: sum(stacked.sizes)]
+        defined = _defined_function(expressions, labels_of_rows, stacked) if expressions else None
+        refit = bootstrap_groups.refitter(table, reps, params, values, roles.ov, state.x, defined,
+                                          BOOTSTRAP_TOLERANCES)  # fmt: skip
+        estimates, vcov, boot_warnings, draws = _bootstrap(estimates, stacked, refit, [len(v) for v in values],
+                                                           options)  # fmt: skip
+        warnings += boot_warnings
     warnings += _heywood(estimates)
     corrected = None
     if incomplete:
@@ -549,8 +569,11 @@ def _fit_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
     sample = pd.concat([pd.DataFrame(s.cov, index=names, columns=names) for s in stats], keys=labels)
     vcov_frame = None if vcov is None else pd.DataFrame(vcov)
     engine = FittedModel(table, reps, params, state.groups, stats, vcov, estimator, options.missing, options)
-    return SEMResult(text, estimator, n, estimates, measures, implied, sample, optimum.converged, optimum.iterations,
-                     warnings, vcov_frame, engine)  # fmt: skip
+    result = SEMResult(text, estimator, n, estimates, measures, implied, sample, optimum.converged,
+                       optimum.iterations, warnings, vcov_frame, engine)  # fmt: skip
+    if options.se == "bootstrap":
+        result.boot = draws
+    return result
 
 
 def _fit_measures_groups(state, stats: list[SampleStats], npar: int, ov_x: list[str]) -> dict[str, float]:
@@ -593,7 +616,8 @@ def _vcov(state: MLState, n: int) -> tuple[np.ndarray | None, list[str]]:
 
 
 def _parameter_table(table, rep, params: Parameters, state: MLState, vcov, stats, level: float,
-                     group: int = 1) -> pd.DataFrame:  # fmt: skip
+                     group: int = 1, defined: bool = True) -> pd.DataFrame:  # fmt: skip
+    """lavaan's parameterEstimates for one group's model rows, and (``defined``) the ``:=`` rows after them."""
     # Read from the matrices, not x: some fixed rows take computed values (ordered residual variances).
     values = _matrix_values(rep, state.mats)
     se_free = np.sqrt(np.clip(np.diag(vcov), 0, None)) if vcov is not None else np.full(params.n_free, np.nan)
@@ -607,24 +631,68 @@ def _parameter_table(table, rep, params: Parameters, state: MLState, vcov, stats
     std_lv = standardize_rows(rep, state.mats, state.sigma, est_list, lhs, op, rhs, observed_too=False)
     std_all = standardize_rows(rep, state.mats, state.sigma, est_list, lhs, op, rhs, observed_too=True)
     groups = [group] * n_model
-    defined = [k for k, o in enumerate(table_op) if o == ":="]
-    if defined:
-        table_lhs, table_rhs = table["lhs"].tolist(), table["rhs"].tolist()
-        expressions = [(table_lhs[k], table_rhs[k]) for k in defined]
-        d = _defined_rows(expressions, label, est_list, std_lv.tolist(), std_all.tolist(), params, state, vcov)
+    expressions = _defined_expressions(table) if defined else []
+    if expressions:
+        d = _defined_rows(expressions, label, est_list, std_lv.tolist(), std_all.tolist(), params, state.x, vcov)
         lhs, op, rhs, label = lhs + d["lhs"], op + d["op"], rhs + d["rhs"], label + d["label"]
         groups += [0] * len(d["lhs"])
         est, se = np.concatenate([est, d["est"]]), np.concatenate([se, d["se"]])
         std_lv, std_all = np.concatenate([std_lv, d["std.lv"]]), np.concatenate([std_all, d["std.all"]])
+    return _with_tests(_columns_of(lhs, op, rhs, label, groups, est, se, std_lv, std_all), level)
+
+
+def _columns_of(lhs, op, rhs, label, groups, est, se, std_lv, std_all) -> dict:
+    return {"lhs": lhs, "op": op, "rhs": rhs, "label": label, "group": np.array(groups, dtype=np.int64),
+            "est": np.asarray(est, dtype=float), "se": np.asarray(se, dtype=float),
+            "std.lv": np.asarray(std_lv, dtype=float), "std.all": np.asarray(std_all, dtype=float)}  # fmt: skip
+
+
+def _with_tests(columns: dict, level: float) -> pd.DataFrame:
+    """The parameter table with z, p and the Wald interval at ``level`` from est and se."""
+    est, se = columns["est"], columns["se"]
     z_crit = special.ndtri(0.5 + level / 2)  # scipy.stats.norm.ppf, by its special function
     free = se > 0
     z = np.where(free, est / np.where(free, se, np.nan), np.nan)
     with np.errstate(invalid="ignore"):
         pvalue = np.where(free, 2 * special.ndtr(-np.abs(z)), np.nan)  # 2 * scipy.stats.norm.sf(|z|)
-    columns = {"lhs": lhs, "op": op, "rhs": rhs, "label": label, "group": np.array(groups, dtype=np.int64),
-               "est": est, "se": se, "z": z, "pvalue": pvalue, "ci.lower": est - z_crit * se,
-               "ci.upper": est + z_crit * se, "std.lv": std_lv, "std.all": std_all}  # fmt: skip
+    columns = {**columns, "z": z, "pvalue": pvalue, "ci.lower": est - z_crit * se, "ci.upper": est + z_crit * se}
     return pd.DataFrame({c: columns[c] for c in PARAM_COLUMNS})
+
+
+def _defined_expressions(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (name, expression) of each ``:=`` row of the parameter table."""
+    defined = table["op"] == ":="
+    return list(zip(table.loc[defined, "lhs"].tolist(), table.loc[defined, "rhs"].tolist(), strict=True))
+
+
+@dataclass(frozen=True)
+class _StackedGroups:
+    """Every group's model rows one after the other (the order of the estimates), mapped onto the joint x: what
+    the ``:=`` rows and the bootstrap read, as one group's :class:`Parameters` would give it."""
+
+    params: list[Parameters]
+    sizes: list[int]
+
+    @property
+    def n_free(self) -> int:
+        return self.params[0].n_free
+
+    @property
+    def index(self) -> np.ndarray:
+        return np.concatenate([p.index[:n] for p, n in zip(self.params, self.sizes, strict=True)])
+
+    def row_values(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate([p.row_values(x)[:n] for p, n in zip(self.params, self.sizes, strict=True)])
+
+
+def _defined_table(expressions: list[tuple[str, str]], model_rows: pd.DataFrame, stacked: _StackedGroups,
+                   x: np.ndarray, vcov, level: float) -> pd.DataFrame:  # fmt: skip
+    """The ``:=`` rows of a multi-group fit: labels read across all groups (a label shared by several groups
+    names one parameter; its standardised value is the first group's, as lavaan's)."""
+    d = _defined_rows(expressions, model_rows["label"].tolist(), model_rows["est"].tolist(),
+                      model_rows["std.lv"].tolist(), model_rows["std.all"].tolist(), stacked, x, vcov)  # fmt: skip
+    return _with_tests(_columns_of(d["lhs"], d["op"], d["rhs"], d["label"], [0] * len(expressions), d["est"],
+                                  d["se"], d["std.lv"], d["std.all"]), level)  # fmt: skip
 
 
 def _matrix_values(rep, mats) -> np.ndarray:
@@ -661,17 +729,17 @@ def _defined_function(expressions: list[tuple[str, str]], labels: list[str], par
 
 
 def _defined_rows(expressions: list[tuple[str, str]], labels: list[str], est: list[float], std_lv: list[float],
-                  std_all: list[float], params: Parameters, state: MLState, vcov) -> dict[str, list]:  # fmt: skip
+                  std_all: list[float], params: Parameters, x: np.ndarray, vcov) -> dict[str, list]:  # fmt: skip
     """Values by the expression, standard errors by the delta method with a central-difference Jacobian; the
     columns of the ``:=`` rows ((name, expression) pairs), given the model rows' labels, estimates and
     standardised values."""
     values = _defined_function(expressions, labels, params)
-    est_defined = values(state.x)
+    est_defined = values(x)
     jac = np.zeros((len(expressions), params.n_free))
     # Columns of x no expression reads have a zero difference quotient: their zeros are left as they are.
     for k in values.reads:
-        h = 1e-6 * max(1.0, abs(state.x[k]))
-        up, down = state.x.copy(), state.x.copy()
+        h = 1e-6 * max(1.0, abs(x[k]))
+        up, down = x.copy(), x.copy()
         up[k] += h
         down[k] -= h
         jac[:, k] = (values(up) - values(down)) / (2 * h)
@@ -747,7 +815,7 @@ def _refitter(table: pd.DataFrame, rep, params: Parameters, complete: pd.DataFra
     return refit
 
 
-def _bootstrap(estimates: pd.DataFrame, params: Parameters, refit, n_rows: int,
+def _bootstrap(estimates: pd.DataFrame, params: Parameters | _StackedGroups, refit, n_rows: int | list[int],
                options: FitOptions) -> tuple[pd.DataFrame, np.ndarray, list[str], pd.DataFrame]:  # fmt: skip
     """Replace the standard errors and intervals of the free and ``:=`` rows by bootstrap ones (lavaan's
     ``se = "bootstrap"``): standard deviations of the draws, and percentile or BCa intervals."""
@@ -788,7 +856,9 @@ def _bootstrap(estimates: pd.DataFrame, params: Parameters, refit, n_rows: int,
     out["z"] = np.where(free, out["est"] / out["se"].where(free), np.nan)
     out["pvalue"] = np.where(free, 2 * st.norm.sf(np.abs(out["z"])), np.nan)
     vcov = scale**2 * np.cov(draws[:, : params.n_free], rowvar=False, ddof=0)
-    names = [f"{r.lhs}{r.op}{r.rhs}" if r.op != ":=" else r.lhs for r in out.loc[rows].itertuples()]
+    several = out["group"].max() > 1  # a row's name says its group when there are groups
+    names = [r.lhs if r.op == ":=" else f"{r.lhs}{r.op}{r.rhs}" + (f".g{r.group}" if several else "")
+             for r in out.loc[rows].itertuples()]  # fmt: skip
     return out, vcov, warnings, pd.DataFrame(picked, columns=names)
 
 

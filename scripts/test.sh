@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs, then run it. This is the README's test command, and .ci/run calls it.
-#   - system packages: Java (ODK Validate, shipped inside pyxform) and Node.js/npm (SurveyJS's survey-core)
+#   - system packages: Java (ODK Validate, shipped inside pyxform), Node.js/npm (SurveyJS's survey-core) and
+#     Chromium (tests/test_browser.py opens the report and the questionnaires in it)
 #   - a virtual environment .venv with iasem and its test extras
 #   - tests/js/node_modules from the committed package-lock.json
 # Arguments are passed on to pytest, e.g. `bash scripts/test.sh -k xlsform`.
@@ -11,6 +12,7 @@ missing=()
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
     echo "Installing system packages: ${missing[*]}"
     apt-get update -qq

@@ -279,6 +279,15 @@ def _near_perfect_fit_discrepancy(chol: np.ndarray, cov: np.ndarray) -> float:
     return float(np.sum(excess - np.log1p(excess)))
 
 
+def _step_limit(step: np.ndarray, x: np.ndarray) -> float:
+    """The first trial fraction of a scoring step: 1, or less where the step would move an element of x by more
+    than max(1, |x|). Far from the optimum a near-singular information can propose steps of thousands; with
+    several groups, step halving on the summed F alone would accept one that sends a single group into an
+    inadmissible region as long as the others gain more, and the fit then never recovers."""
+    ratio = float(np.max(np.abs(step) / np.maximum(1.0, np.abs(x)), initial=0.0))
+    return 1.0 if ratio <= 1.0 else 1.0 / ratio
+
+
 def _scoring_step(information: np.ndarray, gradient: np.ndarray) -> np.ndarray | None:
     """information^-1 gradient; where the information is (near) singular, as it can be at start values that
     leave parameters unidentified (a two-indicator factor uncorrelated with the others), a Levenberg-Marquardt
@@ -356,7 +365,7 @@ def minimise(
         step = _scoring_step(state.information, state.gradient)
         if step is None:
             return Optimum(state, False, iteration, "the information matrix is singular: is the model identified?")
-        scale = 1.0
+        scale = _step_limit(step, state.x)
         while scale > 1e-8:
             trial = evaluate(params, stats, state.x - scale * step)
             if trial is not None and trial.fmin <= state.fmin + 1e-12 * abs(state.fmin):
