@@ -27,6 +27,9 @@ from .lisrel import MODEL_OPERATORS, represent
 from .sample_stats import SampleStats
 
 Values = Callable[[np.ndarray], np.ndarray]
+#: Iterations between fresh information matrices in the batched refits (batched.minimise's chord method):
+#: the resamples start at the full-sample optimum, close to their own, where the information barely changes.
+REFRESH = 3
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def refitter(table: pd.DataFrame, reps: Sequence, params: Sequence[Parameters], 
         failed = np.zeros(len(indices), dtype=bool)
         for part, (a, b) in zip(parts, pairwise(offsets), strict=True):
             cov, mean = batched.sample_moments(stacked[a:b], indices[:, a:b] - a)
-            fitted = batched.minimise(part.params, cov, part.x_hat, "ML", **tolerances)
+            fitted = batched.minimise(part.params, cov, part.x_hat, "ML", refresh=REFRESH, **tolerances)
             x[:, part.to_joint] = fitted.x
             x[:, part.intercepts] = mean
             failed |= fitted.failed

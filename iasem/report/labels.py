@@ -33,6 +33,7 @@ TEXT: dict[str, dict[str, str]] = {
     "population": {"en": "Population value", "nl": "Populatiewaarde"},
     "smallest_n": {"en": "Smallest n (power ≥ {target})", "nl": "Kleinste n (power ≥ {target})"},
     "missing": {"en": "Missing", "nl": "Ontbrekend"},
+    "ci": {"en": "95% CI", "nl": "95%-BI"},
     # verdicts (validation and invariance)
     "meets": {"en": "meets", "nl": "voldoet"},
     "fails": {"en": "fails", "nl": "voldoet niet"},
@@ -47,6 +48,8 @@ TEXT: dict[str, dict[str, str]] = {
     "thresholds": {"en": "Thresholds", "nl": "Drempels"},
     # titles
     "sample_title": {"en": "Sample Characteristics", "nl": "Kenmerken van de steekproef"},
+    "measurement_section": {"en": "Measurement", "nl": "Meting"},
+    "model_section": {"en": "Structural model", "nl": "Structureel model"},
     "items_title": {"en": "Item Descriptive Statistics", "nl": "Beschrijvende statistieken per item"},
     "reliability_title": {
         "en": "Reliability and Convergent Validity",

@@ -11,6 +11,7 @@ labels, variable names) is escaped for the format: HTML by jinja2's autoescape, 
 from __future__ import annotations
 
 import re
+import traceback
 from pathlib import Path
 
 import jinja2
@@ -63,14 +64,28 @@ def _finalizer(escape):
     return finalize
 
 
-def environment(fmt: str, template_dir: str | Path | None = None) -> jinja2.Environment:
-    """The jinja2 environment of a format: the user's ``template_dir`` first, then ``reports/``."""
-    folders = [str(resource_path("reports"))]
+#: The prefix under which the shipped templates stay reachable from a user's template of the same name:
+#: ``{% extends "iasem/report.html.j2" %}``.
+SHIPPED = "iasem"
+
+
+def _loader(template_dir: str | Path | None) -> jinja2.BaseLoader:
+    """The user's ``template_dir`` first, then ``reports/``; ``iasem/<name>`` is always the shipped one."""
+    shipped = str(resource_path("reports"))
+    folders = [shipped]
     if template_dir is not None:
         if not Path(template_dir).is_dir():
             raise IasemError(f"{template_dir}: no such template folder")
         folders.insert(0, str(template_dir))
-    loader = jinja2.FileSystemLoader(folders)
+    return jinja2.ChoiceLoader(
+        [jinja2.PrefixLoader({SHIPPED: jinja2.FileSystemLoader(shipped)}), jinja2.FileSystemLoader(folders)]
+    )
+
+
+def environment(fmt: str, template_dir: str | Path | None = None) -> jinja2.Environment:
+    """The jinja2 environment of a format: the user's ``template_dir`` first, then ``reports/`` (also as
+    ``iasem/<name>``, for a user's template that extends the shipped one of its name)."""
+    loader = _loader(template_dir)
     if fmt == "html":
         env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
     elif fmt == "tex":
@@ -83,7 +98,43 @@ def environment(fmt: str, template_dir: str | Path | None = None) -> jinja2.Envi
         env = jinja2.Environment(loader=loader, autoescape=False, undefined=jinja2.StrictUndefined,
                                  finalize=_finalizer(escape_md), trim_blocks=True, lstrip_blocks=True)  # fmt: skip
     env.filters["raw"] = Markup  # a template's own markup that must not be escaped
+    env.filters["inline_svg"] = lambda svg, prefix: Markup(inline_svg(svg, prefix))
     return env
+
+
+_SVG_START = re.compile(r"<svg[\s>]")
+# A tag, with quoted attribute values that may hold ">".
+_TAG = re.compile(r"""<(?:[^"'<>]|"[^"]*"|'[^']*')*>""")
+_ID = re.compile(r"""(\sid=)(["'])(.*?)\2""")
+_HREF = re.compile(r"""(\s(?:xlink:)?href=)(["'])#(.*?)\2""")
+_URL = re.compile(r"""url\((["']?)#([^)"']*)\1\)""")
+
+
+def inline_svg(svg: str, prefix: str) -> str:
+    """An SVG file's text made fit to sit inside an HTML page beside others: no XML declaration or doctype,
+    and every id (and every reference to it) starting with ``prefix``. Matplotlib and Graphviz number their
+    ids from 1 in every file (``patch_1``, ``node1``) and name glyphs by font, so two figures on one page would
+    otherwise share ids, which HTML forbids and which sends a clip path or glyph reference to the wrong
+    figure.
+
+    >>> inline_svg('<?xml version="1.0"?><svg><path id="a"/><use xlink:href="#a" clip-path="url(#a)"/></svg>', "f-")
+    '<svg><path id="f-a"/><use xlink:href="#f-a" clip-path="url(#f-a)"/></svg>'
+    """
+    start = _SVG_START.search(svg)
+    body = svg[start.start() :] if start else svg
+    ids = {m.group(3) for tag in _TAG.findall(body) for m in _ID.finditer(tag)}
+    if not ids:
+        return body
+
+    def named(name: str) -> str:
+        return prefix + name if name in ids else name
+
+    def in_tag(tag: re.Match) -> str:
+        text = _ID.sub(lambda m: f"{m.group(1)}{m.group(2)}{prefix}{m.group(3)}{m.group(2)}", tag.group(0))
+        return _HREF.sub(lambda m: f"{m.group(1)}{m.group(2)}#{named(m.group(3))}{m.group(2)}", text)
+
+    body = _TAG.sub(in_tag, body)
+    return _URL.sub(lambda m: f"url({m.group(1)}#{named(m.group(2))}{m.group(1)})", body)
 
 
 def words(lang: str) -> dict[str, str]:
@@ -92,12 +143,38 @@ def words(lang: str) -> dict[str, str]:
 
 def render_text(fmt: str, context: dict, template_dir: str | Path | None = None) -> str:
     """The report in ``fmt`` (md, html, tex) as text."""
+    name = FORMATS[fmt]
     try:
-        template = environment(fmt, template_dir).get_template(FORMATS[fmt])
+        template = environment(fmt, template_dir).get_template(name)
         return template.render(**context)
+    except RecursionError as exc:
+        looping = _recursing(exc) or name
+        raise IasemError(
+            f"the {fmt} report template {looping} extends or includes itself; to extend or include the shipped "
+            f'template of that name, call it "{SHIPPED}/{Path(looping).name}"'
+        ) from None
     except jinja2.TemplateError as exc:
-        where = f" ({exc.filename}:{exc.lineno})" if getattr(exc, "lineno", None) else ""
-        raise IasemError(f"the {fmt} report template failed{where}: {exc}") from None
+        raise IasemError(f"the {fmt} report template failed{_where(exc)}: {exc}") from None
+
+
+def _template_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    return [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+
+
+def _recursing(exc: RecursionError) -> str | None:
+    """The template file that loads itself over and over: the one most often on the stack."""
+    names = [f.filename for f in _template_frames(exc)]
+    return max(set(names), key=names.count) if names else None
+
+
+def _where(exc: jinja2.TemplateError) -> str:
+    """Where a template error is, as " (file:line)": a syntax error knows it; for an error while rendering (an
+    undefined variable), it is the innermost template frame of the traceback, which jinja2 rewrites to point
+    at the template's file and line."""
+    if getattr(exc, "lineno", None):
+        return f" ({exc.filename}:{exc.lineno})"
+    frames = _template_frames(exc)
+    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 def render_docx(context: dict) -> bytes:

@@ -53,6 +53,22 @@ class Results:
     sections: list[Section]
     meta: dict = field(default_factory=dict)
 
+    def check_ids(self) -> None:
+        """Refuse a report in which two sections, two tables or two figures share an id: their files, anchors
+        and links would silently stand for only one of them."""
+        kinds = {
+            "section": [s.id for s in self.sections],
+            "table": [t.id for s in self.sections for t in s.tables],
+            "figure": [f.id for s in self.sections for f in s.figures],
+        }
+        for kind, ids in kinds.items():
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            if twice:
+                raise IasemError(
+                    f"the report has more than one {kind} with the id {', '.join(map(repr, twice))}; name the "
+                    "results that repeat it with a dict ({name: result})"
+                )
+
     def context(self) -> dict:
         """The templates' context (documented in docs/reports.md): tables and figures numbered in order."""
         from .. import __version__
@@ -92,6 +108,7 @@ class Results:
         """Write the results folder: ``manifest.json`` (titles, tables, figure list), ``tables/<id>.csv``
         (the unformatted numbers) and ``figures/<id>.svg|.png``. Atomic per file; no overwrite without
         ``force``."""
+        self.check_ids()
         folder = Path(folder)
         files: dict[str, bytes | str] = {}
         manifest = {"title": self.title, "lang": self.lang, "meta": self.meta, "sections": []}
@@ -148,9 +165,11 @@ def load_results(folder: str | Path) -> Results:
                     )
                 )
             sections.append(Section(entry["id"], entry["title"], tables, figures))
-        return Results(manifest["title"], check_lang(manifest["lang"]), sections, manifest.get("meta", {}))
+        results = Results(manifest["title"], check_lang(manifest["lang"]), sections, manifest.get("meta", {}))
     except (KeyError, TypeError, ValueError) as exc:
         raise IasemError(f"{path}: not a valid results manifest ({exc})") from None
+    results.check_ids()
+    return results
 
 
 #: Resolution of the PNG copies of the figures (LaTeX and DOCX embed them; HTML and Markdown use the SVG).
@@ -186,95 +205,178 @@ def collect(results: object, lang: str = "en", *, title: str | None = None, figu
     :class:`~iasem.results.SEMResult` (fit, paths, indirect effects; a dict key names the model), or a
     :func:`iasem.power` table. With ``figures``, each gets its figure: item distributions, the CFA loading
     heatmap, the path diagram of each structural model, the power curves (:mod:`iasem.figures`).
-    """
-    from ..responses.read import ResponseSet
-    from ..results import SEMResult
-    from ..validation.report import MeasurementReport
-    from . import tables as t
 
+    With more than one ResponseSet or MeasurementReport, the sections of each name its instrument (the
+    title) and their table and figure ids start with the instrument's id (``relational_items``); a
+    MeasurementReport is matched to the ResponseSet whose instrument has its constructs. A dict key names any
+    result in the same way.
+    """
     check_lang(lang)
     if isinstance(results, Results):
+        results.check_ids()
         return results
     if isinstance(results, (str, Path)):
         return load_results(results)
+    named = _named(results)
+    qualifiers = _qualifiers(named, lang)
+    sections = []
+    for (name, result), qualifier in zip(named, qualifiers, strict=True):
+        section = _section(name, result, lang, figures)
+        sections.append(_qualified(section, *qualifier) if qualifier else section)
+    bundle = Results(title or text("report_title", lang), lang, sections)
+    bundle.check_ids()
+    return bundle
+
+
+def _named(results: object) -> list[tuple[str | None, object]]:
+    """Each result with the name its dict key gives it (``{"relational_trust": result}``), or None."""
     named: list[tuple[str | None, object]] = []
     items = [results] if isinstance(results, Mapping | pd.DataFrame) or not isinstance(results, Iterable) else results
-    for item in items:  # a dict names its models: {"relational_trust": result}
+    for item in items:
         named += list(item.items()) if isinstance(item, Mapping) else [(None, item)]
-    sections: list[Section] = []
+    return named
+
+
+def _section(name: str | None, result: object, lang: str, figures: bool) -> Section:
+    from ..responses.read import ResponseSet
+    from ..results import SEMResult
+    from ..validation.report import MeasurementReport
+
+    if isinstance(result, ResponseSet):
+        return _sample_section(result, lang, figures)
+    if isinstance(result, MeasurementReport):
+        return _measurement_section(result, lang, figures)
+    if isinstance(result, SEMResult):
+        return _model_section(name, result, lang, figures)
+    if isinstance(result, pd.DataFrame) and {"n", "power", "lhs", "op", "rhs"} <= set(result.columns):
+        return _power_section(result, lang, figures)
+    raise IasemError(
+        f"cannot report a {type(result).__name__}: give SEMResult, MeasurementReport, ResponseSet or power tables"
+    )
+
+
+def _sample_section(responses, lang: str, figures: bool) -> Section:
+    from . import tables as t
+
+    section = Section("sample", text("sample_title", lang), [t.sample_table(responses, lang)])
+    if figures:
+        from ..figures import item_distributions
+
+        section.figures.append(_matplotlib_figure("item_distributions", text("distributions_title", lang),
+                                                  item_distributions(responses, lang=lang)))  # fmt: skip
+    return section
+
+
+def _measurement_section(measurement, lang: str, figures: bool) -> Section:
+    from . import tables as t
+
+    tables = [
+        t.item_table(measurement, lang),
+        t.reliability_table(measurement, lang),
+        t.matrix_table(measurement.htmt, "htmt", lang),
+        t.matrix_table(measurement.fornell_larcker, "fornell_larcker", lang),
+    ]
+    if measurement.efa is not None:
+        tables.append(t.efa_table(measurement.efa, lang))
+    tables += [
+        t.cfa_table(measurement.cfa, lang),
+        t.fit_table(measurement.cfa, lang, measurement.cutoffs, table_id="cfa_fit"),
+    ]
+    if measurement.invariance is not None:
+        tables.append(t.invariance_table(measurement.invariance, lang))
+    section = Section("measurement", text("measurement_section", lang), tables)
+    if figures:
+        from ..figures import cfa_loadings, loading_heatmap
+
+        heatmap = loading_heatmap(cfa_loadings(measurement.cfa), title="")
+        section.figures.append(_matplotlib_figure("loadings", text("loadings_title", lang), heatmap))
+    return section
+
+
+def _model_section(name: str | None, result, lang: str, figures: bool) -> Section:
+    from . import tables as t
+
+    model = name or "model"
+    suffix = f": {model}" if name else ""
+    structural = (result.params["op"] == "~").any()
+    tables = [t.fit_table(result, lang, table_id=f"{model}_fit", title=text("fit_title", lang) + suffix)]
+    if structural:
+        tables.append(t.paths_table(result, lang, table_id=f"{model}_paths", title=text("paths_title", lang) + suffix))
+    if (result.params["op"] == ":=").any():
+        tables.append(
+            t.indirect_table(result, lang, table_id=f"{model}_indirect", title=text("indirect_title", lang) + suffix)
+        )
+    section = Section(f"model_{model}", text("model_section", lang) + suffix, tables)
+    if figures and structural:
+        section.figures.append(_diagram(f"{model}_paths", text("diagram_title", lang) + suffix, result, lang))
+    return section
+
+
+def _power_section(table: pd.DataFrame, lang: str, figures: bool) -> Section:
+    from . import tables as t
+
+    section = Section("power", text("power_title", lang), [t.power_table(table, lang)])
+    if figures:
+        from ..figures import power_curves
+
+        section.figures.append(_matplotlib_figure("power_curves", text("power_title", lang), power_curves(table)))
+    return section
+
+
+def _qualifiers(named: list[tuple[str | None, object]], lang: str) -> list[tuple[str, str] | None]:
+    """Per result, the (id, title) its sections must name, or None. A dict key names a result; with more than
+    one ResponseSet or MeasurementReport, each is named after its instrument. A report of a single instrument
+    keeps its plain ids and titles; models carry their names already."""
+    from ..responses.read import ResponseSet
+    from ..results import SEMResult
+    from ..validation.report import MeasurementReport
+
+    responses = [r for _, r in named if isinstance(r, ResponseSet)]
+    several = len(responses) > 1 or sum(isinstance(r, MeasurementReport) for _, r in named) > 1
+    out: list[tuple[str, str] | None] = []
+    number = 0
     for name, result in named:
-        if isinstance(result, ResponseSet):
-            section = Section("sample", text("sample_title", lang), [t.sample_table(result, lang)])
-            if figures:
-                from ..figures import item_distributions
-
-                section.figures.append(_matplotlib_figure("item_distributions", text("distributions_title", lang),
-                                                          item_distributions(result, lang=lang)))  # fmt: skip
-            sections.append(section)
-        elif isinstance(result, MeasurementReport):
-            tables = [
-                t.item_table(result, lang),
-                t.reliability_table(result, lang),
-                t.matrix_table(result.htmt, "htmt", lang),
-                t.matrix_table(result.fornell_larcker, "fornell_larcker", lang),
-            ]
-            if result.efa is not None:
-                tables.append(t.efa_table(result.efa, lang))
-            tables += [t.cfa_table(result.cfa, lang), t.fit_table(result.cfa, lang, result.cutoffs, table_id="cfa_fit")]
-            if result.invariance is not None:
-                tables.append(t.invariance_table(result.invariance, lang))
-            section = Section("measurement", _measurement_title(lang), tables)
-            if figures:
-                from ..figures import cfa_loadings, loading_heatmap
-
-                heatmap = loading_heatmap(cfa_loadings(result.cfa), title="")
-                section.figures.append(_matplotlib_figure("loadings", text("loadings_title", lang), heatmap))
-            sections.append(section)
-        elif isinstance(result, SEMResult):
-            model = name or "model"
-            suffix = f": {model}" if name else ""
-            tables = [t.fit_table(result, lang, table_id=f"{model}_fit", title=text("fit_title", lang) + suffix)]
-            if (result.params["op"] == "~").any():
-                tables.append(
-                    t.paths_table(result, lang, table_id=f"{model}_paths", title=text("paths_title", lang) + suffix)
-                )
-            if (result.params["op"] == ":=").any():
-                tables.append(
-                    t.indirect_table(
-                        result, lang, table_id=f"{model}_indirect", title=text("indirect_title", lang) + suffix
-                    )
-                )
-            section = Section(f"model_{model}", _model_title(lang) + suffix, tables)
-            if figures and (result.params["op"] == "~").any():
-                section.figures.append(_diagram(f"{model}_paths", text("diagram_title", lang) + suffix, result, lang))
-            sections.append(section)
-        elif isinstance(result, pd.DataFrame) and {"n", "power", "lhs", "op", "rhs"} <= set(result.columns):
-            section = Section("power", text("power_title", lang), [t.power_table(result, lang)])
-            if figures:
-                from ..figures import power_curves
-
-                section.figures.append(_matplotlib_figure("power_curves", text("power_title", lang),
-                                                          power_curves(result)))  # fmt: skip
-            sections.append(section)
+        if isinstance(result, ResponseSet) and (name or several):
+            out.append(_instrument_names(name, result.instrument, lang))
+        elif isinstance(result, MeasurementReport) and (name or several):
+            number += 1
+            instrument = _instrument_measured(result, [r.instrument for r in responses])
+            out.append(_instrument_names(name, instrument, lang, fallback=f"instrument_{number}"))
+        elif name and not isinstance(result, SEMResult):
+            out.append((name, name))
         else:
-            raise IasemError(
-                f"cannot report a {type(result).__name__}: give SEMResult, MeasurementReport, "
-                "ResponseSet or power tables"
-            )
-    return Results(title or text("report_title", lang), lang, sections)
+            out.append(None)
+    return out
+
+
+def _instrument_names(name: str | None, instrument, lang: str, fallback: str = "instrument") -> tuple[str, str]:
+    key = name or (instrument.id if instrument is not None else fallback)
+    title = instrument.spec.title[lang] if instrument is not None and not name else key
+    return key, title
+
+
+def _instrument_measured(measurement, instruments: list):
+    """The instrument whose constructs a validation measured: the smallest that has them all (a full
+    questionnaire holds the constructs of the smaller ones), or None."""
+    measured = set(measurement.constructs)
+    having = [i for i in instruments if measured <= {c.id for c in i.constructs}]
+    return min(having, key=lambda i: len(i.constructs), default=None)
+
+
+def _qualified(section: Section, key: str, title: str) -> Section:
+    """The section of one of several instruments: its title names the instrument, its ids start with it."""
+    section.id = f"{section.id}_{key}"
+    section.title = f"{section.title}: {title}"
+    for table in section.tables:
+        table.id = f"{key}_{table.id}"
+    for figure in section.figures:
+        figure.id = f"{key}_{figure.id}"
+    return section
 
 
 def _same(path: Path, content: bytes | str) -> bool:
     data = content.encode("utf-8") if isinstance(content, str) else content
     return path.is_file() and path.read_bytes() == data
-
-
-def _measurement_title(lang: str) -> str:
-    return {"en": "Measurement", "nl": "Meting"}[lang]
-
-
-def _model_title(lang: str) -> str:
-    return {"en": "Structural model", "nl": "Structureel model"}[lang]
 
 
 def report(

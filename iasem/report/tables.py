@@ -199,7 +199,7 @@ def reliability_table(measurement, lang: str = "en") -> ReportTable:
         ]
         for c, r in rel.iterrows()
     ]
-    columns = [text("construct", lang), text("items", lang), "α [95% CI]", "ω", "CR", "AVE"]
+    columns = [text("construct", lang), text("items", lang), f"α [{text('ci', lang)}]", "ω", "CR", "AVE"]
     return ReportTable(
         "reliability",
         text("reliability_title", lang),
@@ -377,7 +377,7 @@ def paths_table(result, lang: str = "en", *, table_id: str = "paths", title: str
             last = head
         rows.append([str(r["rhs"]), r["label"] or "", *_estimate_cells(r)])
     boot = getattr(result, "boot", None) is not None
-    columns = [text("predictor", lang), text("label", lang), *_estimate_columns(boot)]
+    columns = [text("predictor", lang), text("label", lang), *_estimate_columns(boot, lang)]
     note = text("paths_note_boot" if boot else "paths_note", lang).format(
         estimator=result.estimator, n=result.nobs, draws=_draws(result)
     )
@@ -400,7 +400,7 @@ def indirect_table(result, lang: str = "en", *, table_id: str = "indirect", titl
     defined = params[params["op"] == ":="]
     rows = [[str(r["lhs"]), str(r["rhs"]), *_estimate_cells(r)] for r in defined.to_dict("records")]
     boot = getattr(result, "boot", None) is not None
-    columns = [text("effect", lang), text("definition", lang), *_estimate_columns(boot)]
+    columns = [text("effect", lang), text("definition", lang), *_estimate_columns(boot, lang)]
     note = text("indirect_note_boot" if boot else "indirect_note", lang).format(draws=_draws(result))
     return ReportTable(
         table_id,
@@ -420,8 +420,8 @@ def _estimate_cells(row: dict) -> list[str]:
             p_value(row["pvalue"]), interval(row["ci.lower"], row["ci.upper"])]  # fmt: skip
 
 
-def _estimate_columns(boot: bool) -> list[str]:
-    return ["B", "SE", "β", "p", "95% CI" + (" [boot]" if boot else "")]
+def _estimate_columns(boot: bool, lang: str) -> list[str]:
+    return ["B", "SE", "β", "p", text("ci", lang) + (" [boot]" if boot else "")]
 
 
 def _draws(result) -> int:
