@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections import Counter
 from pathlib import Path
 
 import jinja2
@@ -158,13 +159,15 @@ def render_text(fmt: str, context: dict, template_dir: str | Path | None = None)
 
 
 def _template_frames(exc: BaseException) -> list[traceback.FrameSummary]:
-    return [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    """The frames of the templates' code: jinja2 compiles a template under its file name."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return [f for f in frames if not f.filename.endswith(".py") and not f.filename.startswith("<")]
 
 
 def _recursing(exc: RecursionError) -> str | None:
     """The template file that loads itself over and over: the one most often on the stack."""
-    names = [f.filename for f in _template_frames(exc)]
-    return max(set(names), key=names.count) if names else None
+    names = Counter(f.filename for f in _template_frames(exc))
+    return names.most_common(1)[0][0] if names else None
 
 
 def _where(exc: jinja2.TemplateError) -> str:

@@ -65,8 +65,8 @@ class Results:
             twice = sorted({i for i in ids if ids.count(i) > 1})
             if twice:
                 raise IasemError(
-                    f"the report has more than one {kind} with the id {', '.join(map(repr, twice))}; name the "
-                    "results that repeat it with a dict ({name: result})"
+                    f"the report has more than one {kind} with the id {', '.join(map(repr, twice))}; give each "
+                    "its own (to collect(), name the results that repeat it with a dict: {name: result})"
                 )
 
     def context(self) -> dict:
@@ -152,7 +152,7 @@ def load_results(folder: str | Path) -> Results:
             tables = []
             for values in entry["tables"]:
                 csv = folder / "tables" / f"{values['id']}.csv"
-                tables.append(ReportTable.from_dict(values, pd.read_csv(csv) if csv.is_file() else None))
+                tables.append(ReportTable.from_dict(values, _read_table(csv)))
             figures = []
             for values in entry.get("figures", []):
                 svg, png = folder / "figures" / f"{values['id']}.svg", folder / "figures" / f"{values['id']}.png"
@@ -170,6 +170,15 @@ def load_results(folder: str | Path) -> Results:
         raise IasemError(f"{path}: not a valid results manifest ({exc})") from None
     results.check_ids()
     return results
+
+
+def _read_table(csv: Path) -> pd.DataFrame | None:
+    if not csv.is_file():
+        return None
+    try:
+        return pd.read_csv(csv)
+    except pd.errors.EmptyDataError:  # a table without rows or columns (a sample without background questions)
+        return pd.DataFrame()
 
 
 #: Resolution of the PNG copies of the figures (LaTeX and DOCX embed them; HTML and Markdown use the SVG).
