@@ -107,14 +107,18 @@ def test_bootstrap_with_groups_resamples_within_groups():
         draws = result.boot[name]
         assert row["se"] == pytest.approx(draws.std(ddof=1))
         assert row["ci.lower"] < row["est"] < row["ci.upper"]
-    # The same draws refitted jointly (no per-group split) give the same replicates.
+    # The same draws refitted jointly (Fisher scoring, no per-group split) drop the same draws and give the
+    # same replicates up to where each stops: both stop at the bootstrap tolerances (steps below xtol = 1e-4),
+    # the batched chord method converging linearly, so they may stand up to a few times 1e-4 apart in a flat
+    # direction. At tight tolerances both reach the same optimum to 1e-6 (the test above).
     batched.ENABLED = False
     try:
         joint = iasem.fit(syntax, DATA, group="school", bootstrap=100, seed=3)
     finally:
         batched.ENABLED = True
     assert len(joint.boot) == len(result.boot)
-    np.testing.assert_allclose(joint.boot.to_numpy(), result.boot.to_numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(joint.boot.to_numpy(), result.boot.to_numpy(), atol=1e-3)
+    np.testing.assert_allclose(joint.params["se"], result.params["se"], rtol=1e-3)
 
 
 def test_bootstrap_with_groups_refuses_what_it_cannot_do():
