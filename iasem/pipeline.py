@@ -50,6 +50,16 @@ class RunSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the summary, with the report embedded below it."""
+        import html
+
+        from .report import load_results
+
+        summary = f"<pre>{html.escape(self.text())}</pre>"
+        results = self.out / "results"
+        return summary + (load_results(results)._repr_html_() if (results / "manifest.json").is_file() else "")
+
     def text(self) -> str:
         lines = [f"iasem run: done in {sum(self.seconds.values()):.1f} s. Outputs in {self.out}/:"]
         for step, paths in self.outputs.items():

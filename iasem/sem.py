@@ -510,7 +510,7 @@ def _fit_groups(text: str, formulas, data: pd.DataFrame, options: FitOptions) ->
     if incomplete:
         optimum = fiml.fit_groups(params, incomplete, x0)
     else:
-        optimum = minimise(params, stats, x0, evaluator=multigroup.evaluate_groups)  # type: ignore[arg-type]
+        optimum = minimise(params, stats, x0, evaluator=multigroup.evaluate_groups, limit_steps=True)  # type: ignore[arg-type]
     warnings = [w for d in incomplete or [] for w in d.warnings]
     if not optimum.converged:
         warnings.append(f"the optimiser did not converge: {optimum.message}")

@@ -116,7 +116,7 @@ def test_bca_uses_the_jackknife_acceleration(data, boot):
         ({"bootstrap": 10, "se": "robust"}, "bootstrap standard errors"),
         ({"bootstrap": 10, "ci": "bc"}, "ci='bc' is not available"),
         ({"bootstrap": 10, "seed": "x"}, "seed must be a whole number"),
-        ({"bootstrap": 10, "missing": "fiml"}, "one group of complete"),
+        ({"bootstrap": 10, "missing": "fiml"}, "complete, continuous data only"),
         ({"bootstrap": 10, "estimator": "MLR"}, "need estimator='ML'"),
     ],
 )

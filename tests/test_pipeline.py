@@ -8,7 +8,7 @@ import pytest
 
 from iasem.cli import main
 from iasem.errors import IasemError
-from iasem.pipeline import run
+from iasem.pipeline import RunSummary, run
 from iasem.resources import resource_path
 
 EXPORT = resource_path("data") / "exports" / "relational_limesurvey.csv"
@@ -26,6 +26,8 @@ def test_run_on_an_export_writes_every_step(tmp_path, capsys):
     assert any((out / "instruments" / "relational" / "nl").iterdir())
     with pytest.raises(IasemError, match="exists"):
         run(out, data=EXPORT, instrument="relational", progress=False)
+    page = RunSummary(out)._repr_html_()  # in a notebook: the summary and the report
+    assert page.startswith("<pre>iasem run: done") and "<table>" in page
 
 
 def test_data_and_instrument_go_together(tmp_path):

@@ -205,3 +205,13 @@ def test_latex_compiles(results, tmp_path):
 def test_notebook_html(results):
     html = _bundle(results)._repr_html_()
     assert html.lstrip().startswith("<main") and "<table>" in html
+
+
+def test_notebook_html_of_each_result(results):
+    measurement, models = results
+    page = measurement._repr_html_()
+    assert page.lstrip().startswith("<main") and "Reliability" in page and "<table>" in page
+    responses = iasem.read_responses(DATA / "exports" / "relational_limesurvey.csv", "relational")
+    page = responses._repr_html_()
+    assert "Sample Characteristics" in page and "<table>" in page
+    assert "<table>" in models["relational_trust"]._repr_html_()

@@ -539,9 +539,6 @@ def _minimise(params: Parameters, cov: np.ndarray, x: np.ndarray, estimator: str
         failed[active[singular]] = True
         active, steps, gradient = active[~singular], steps[~singular], gradient[~singular]
         solver, age = solver.take(~singular), age[~singular]
-        # estimate.minimise's first trial fraction (its _step_limit), replicate by replicate
-        ratio = np.max(np.abs(steps) / np.maximum(1.0, np.abs(x[active])), axis=1, initial=0.0)
-        steps = steps / np.maximum(ratio, 1.0)[:, None]
         scale, lost, f_new, g_new, i_new = _line_search(problem, active, x, f, steps, derivs)
         failed[active[lost]] = True
         f_old = f[active]

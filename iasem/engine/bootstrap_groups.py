@@ -55,7 +55,9 @@ def refitter(table: pd.DataFrame, reps: Sequence, params: Sequence[Parameters], 
     def refit(rows: np.ndarray) -> np.ndarray | None:
         stats = [_moments(stacked[rows[a:b]], names) for a, b in pairwise(offsets)]
         try:
-            optimum = minimise(list(params), stats, x_hat, evaluator=multigroup.evaluate_groups, **tolerances)
+            optimum = minimise(
+                list(params), stats, x_hat, evaluator=multigroup.evaluate_groups, limit_steps=True, **tolerances
+            )
         except (np.linalg.LinAlgError, ValueError, FloatingPointError):
             return None
         return extend(optimum.state.x) if optimum.converged else None

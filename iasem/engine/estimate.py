@@ -347,9 +347,11 @@ def minimise(
     xtol: float = 1e-6,
     max_iter: int = 500,
     evaluator: Callable[..., MLState | None] = evaluate,
+    limit_steps: bool = False,
 ) -> Optimum:
     """Fisher scoring with step halving; stops when the scoring step no longer changes F (relative ``tol``) nor
-    x (``xtol``), and the largest gradient element is below ``gtol``.
+    x (``xtol``), and the largest gradient element is below ``gtol``. ``limit_steps`` caps each first trial
+    step (:func:`_step_limit`; for several groups, whose F is a sum).
     ``evaluator(params, stats, x, derivs=...)`` gives F, its gradient and
     the information used for the steps (another discrepancy function, such as FIML's, plugs in here)."""
     evaluate = evaluator
@@ -365,7 +367,7 @@ def minimise(
         step = _scoring_step(state.information, state.gradient)
         if step is None:
             return Optimum(state, False, iteration, "the information matrix is singular: is the model identified?")
-        scale = _step_limit(step, state.x)
+        scale = _step_limit(step, state.x) if limit_steps else 1.0
         while scale > 1e-8:
             trial = evaluate(params, stats, state.x - scale * step)
             if trial is not None and trial.fmin <= state.fmin + 1e-12 * abs(state.fmin):

@@ -73,6 +73,12 @@ class ResponseSet:
     instrument: Instrument = field(repr=False)
     screening: Screening | None = field(default=None, repr=False)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the sample and item tables, as :func:`iasem.report` renders them."""
+        from ..report import collect  # the report layer builds on this module, not the other way round
+
+        return collect([self])._repr_html_()
+
     @property
     def items(self) -> list[str]:
         """The Likert item codes (without the attention check)."""

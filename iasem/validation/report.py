@@ -93,6 +93,12 @@ class MeasurementReport:
             out["invariance"] = self.invariance.table
         return out
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the report's tables, as :func:`iasem.report` renders them."""
+        from ..report import collect  # the report layer builds on this module, not the other way round
+
+        return collect([self])._repr_html_()
+
     def summary(self) -> str:
         failed = self.verdicts[self.verdicts["verdict"].isin(["fails", "not invariant", "poor fit"])]
         lines = [f"Measurement report: {len(self.constructs)} constructs, {self.cfa.nobs} respondents "
