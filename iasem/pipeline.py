@@ -173,7 +173,9 @@ def _measurement(plan, out: Path, force: bool, responses: dict, measurement: dic
         if not constructs:
             raise IasemError(f"{read.source}: no construct of {instrument.id} has all its items answered")
         try:
-            report = validate(frame, constructs, group=group if group in frame else None, seed=seed, progress=False)
+            report = validate(
+                frame, constructs, group=group if group in frame else None, seed=seed, progress=False, n_jobs=None
+            )
         except IasemError as exc:  # the report goes on without this instrument's measurement, and says why
             notes.append(f"{instrument.id}: the measurement could not be validated ({exc})")
             continue

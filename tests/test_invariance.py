@@ -81,3 +81,8 @@ def test_difference_test_takes_either_order(result):
 def test_bad_arguments_are_refused(hs39, kwargs, message):
     with pytest.raises(IasemError, match=message):
         iasem.invariance(HS39, hs39, "school", **kwargs)
+
+
+def test_steps_in_processes_give_the_same_table(hs39, result):
+    parallel = iasem.invariance(HS39, hs39, "school", n_jobs=2)
+    pd.testing.assert_frame_equal(parallel.table, result.table)

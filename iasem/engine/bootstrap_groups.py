@@ -21,6 +21,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from ..parallel import map_tasks
 from . import batched, multigroup
 from .estimate import Parameters, minimise
 from .lisrel import MODEL_OPERATORS, represent
@@ -64,14 +65,20 @@ def refitter(table: pd.DataFrame, reps: Sequence, params: Sequence[Parameters], 
 
     parts = _separate(table, reps, params, names, x_hat)
 
+    def refit_group(part: _GroupPart, a: int, b: int, indices: np.ndarray):
+        cov, mean = batched.sample_moments(stacked[a:b], indices[:, a:b] - a)
+        return batched.minimise(part.params, cov, part.x_hat, "ML", refresh=REFRESH, n_jobs=1, **tolerances), mean
+
     def refit_batch(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.repeat(x_hat[None, :], len(indices), axis=0)
         failed = np.zeros(len(indices), dtype=bool)
-        for part, (a, b) in zip(parts, pairwise(offsets), strict=True):
-            cov, mean = batched.sample_moments(stacked[a:b], indices[:, a:b] - a)
-            fitted = batched.minimise(part.params, cov, part.x_hat, "ML", refresh=REFRESH, **tolerances)
-            x[:, part.to_joint] = fitted.x
-            x[:, part.intercepts] = mean
+        # One thread per group, the smallest groups first: their resamples are the furthest from the estimates
+        # and take the most iterations, and a group's last few replicates would otherwise leave a core idle.
+        order = np.argsort(np.diff(offsets), kind="stable")
+        tasks = [(parts[g], offsets[g], offsets[g + 1], indices) for g in order]
+        for g, (fitted, mean) in zip(order, map_tasks(refit_group, tasks, threads=True, progress=False), strict=True):
+            x[:, parts[g].to_joint] = fitted.x
+            x[:, parts[g].intercepts] = mean
             failed |= fitted.failed
         if defined is None:
             return x, failed

@@ -166,6 +166,7 @@ def validate(
     exploratory: bool = True,
     seed: int | None = None,
     progress: bool | None = None,
+    n_jobs: int | None = 1,
 ) -> MeasurementReport:
     """Validate every construct of an instrument on the responses ``data``.
 
@@ -192,6 +193,8 @@ def validate(
         Seed of the EFA's parallel analysis.
     progress : bool, optional
         Show a progress bar over the steps (default: on a terminal or in a notebook).
+    n_jobs : int, optional
+        Processes for the invariance steps (:func:`~iasem.validation.invariance.invariance`); None: one per core.
 
     Returns
     -------
@@ -246,7 +249,7 @@ def validate(
             step("invariance")
             steps = invariance(syntax, data, group, estimator="WLSMV" if ordered else estimator,
                                ordered=ordered or None, cutoffs=rules,
-                               missing="listwise" if ordered else missing)  # fmt: skip
+                               missing="listwise" if ordered else missing, n_jobs=n_jobs)  # fmt: skip
     notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ValidationWarning)))
     notes += [f"CFA: {w}" for w in cfa.warnings]
     if factor_analysis is not None:
