@@ -48,10 +48,11 @@ and semopy are in [performance.md](performance.md).
 
 Where the time goes: the measurement step is mostly the invariance of the intersectoral instrument across
 four alliance types under MLR (four multi-group fits of 46 items, each with the observed information by
-differences of analytic gradients); the structural step is mostly the 1000-draw bootstrap of the four-group
-intersectoral model (672 free parameters, 168 per group), refitted group by group with the batched engine. Its smallest
-group (public-public, n = 90) takes the most iterations, and a handful of its resamples never converge (they
-run to the 500-iteration limit and are dropped, as lavaan drops them).
+differences of analytic gradients, run in parallel processes); the structural step is mostly the 1000-draw
+bootstrap of the four-group intersectoral model (672 free parameters, 168 per group), refitted by the batched
+engine, one thread per group. Its smallest group (public-public, n = 90) takes the most iterations, and a
+handful of its resamples never converge (they run to the 500-iteration limit and are dropped, as lavaan drops
+them).
 
 ## Machine
 
