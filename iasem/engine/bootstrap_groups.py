@@ -25,7 +25,7 @@ from ..parallel import map_tasks
 from . import batched, multigroup
 from .estimate import Parameters, minimise
 from .lisrel import MODEL_OPERATORS, represent
-from .sample_stats import SampleStats
+from .sample_stats import moments
 
 Values = Callable[[np.ndarray], np.ndarray]
 #: Iterations between fresh information matrices in the batched refits (batched.minimise's chord method):
@@ -54,7 +54,8 @@ def refitter(table: pd.DataFrame, reps: Sequence, params: Sequence[Parameters], 
         return x if defined is None else np.concatenate([x, defined(x)])
 
     def refit(rows: np.ndarray) -> np.ndarray | None:
-        stats = [_moments(stacked[rows[a:b]], names) for a, b in pairwise(offsets)]
+        # A resample has its group's full size, which the fit's own sample statistics already accepted.
+        stats = [moments(stacked[rows[a:b]], names) for a, b in pairwise(offsets)]
         try:
             optimum = minimise(
                 list(params), stats, x_hat, evaluator=multigroup.evaluate_groups, limit_steps=True, **tolerances
@@ -89,12 +90,6 @@ def refitter(table: pd.DataFrame, reps: Sequence, params: Sequence[Parameters], 
 
     refit.batch = refit_batch if batched.ENABLED and parts is not None else None  # type: ignore[attr-defined]
     return refit
-
-
-def _moments(rows: np.ndarray, names: list[str]) -> SampleStats:
-    mean = rows.mean(axis=0)
-    centred = rows - mean
-    return SampleStats(names, len(rows), centred.T @ centred / len(rows), mean)
 
 
 def _separate(table: pd.DataFrame, reps: Sequence, params: Sequence[Parameters], names: list[str],
